@@ -1,0 +1,100 @@
+"""Command line: ``python -m derive generate | list | show``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from pathlib import Path
+
+from . import cells, emit_latex, generate, notation
+from .derivation import derive
+from .spec import Cell, SpecError, define
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_spec(path: Path) -> Cell:
+    """A cell from a TOML file with ``name``, ``states``, ``equations`` (and optional ``title``, ``output``)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SpecError(f"{path}: {exc}") from None
+    missing = [k for k in ("name", "states", "equations") if k not in data]
+    if missing:
+        raise SpecError(f"{path}: missing {', '.join(missing)}")
+    states = data["states"] if isinstance(data["states"], str) else " ".join(data["states"])
+    return define(data["name"], data["equations"], states=states, output=data.get("output"),
+                  title=data.get("title", ""), reference=data.get("reference", ""))
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    if args.spec:
+        cell = load_spec(Path(args.spec))
+        root = Path(args.out or ".")
+        files = generate.cell_outputs(cell, Path(args.spec).as_posix())
+    else:
+        root, files = ROOT / "generated", generate.builtin_outputs()
+    if args.check:
+        problems = generate.stale(root, files) if not args.spec else [
+            p for p in generate.stale(root, files) if not p.endswith("(not generated)")]
+        for p in problems:
+            print(f"stale: {p}")
+        print(f"{len(problems)} stale of {len(files)} generated files" if problems else
+              f"{len(files)} generated files up to date")
+        return 1 if problems else 0
+    written = generate.write(root, files)
+    for path in written:
+        print(f"wrote {path}")
+    print(f"{len(written)} written, {len(files) - len(written)} unchanged")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    for cell in cells.BUILTIN.values():
+        print(f"{cell.name:10} {cell.title}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    cell = load_spec(Path(args.cell)) if args.cell.endswith(".toml") else cells.get(args.cell)
+    view = notation.get(args.notation)
+    d = derive(cell)
+    print(f"{cell.title}\n")
+    for node in cell.nodes:
+        print(f"  {node.name} = {node.text}" + (f"    # {node.role}" if node.role else ""))
+    for name in emit_latex.BLOCKS:
+        print(f"\n% {name}")
+        print(emit_latex.aligned(emit_latex.block(d, name, view)))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m derive", description=__doc__)
+    p.add_argument("--check", action="store_true", help="same as 'generate --check'")
+    sub = p.add_subparsers(dest="command")
+    g = sub.add_parser("generate", help="write generated/ (kernels and LaTeX) from the cell specs")
+    g.add_argument("--check", action="store_true", help="exit 1 and list stale files instead of writing")
+    g.add_argument("--spec", help="a TOML cell spec to generate instead of the built-in cells")
+    g.add_argument("--out", help="output directory for --spec (default: current directory)")
+    g.set_defaults(run=cmd_generate)
+    sub.add_parser("list", help="list the built-in cells").set_defaults(run=cmd_list)
+    s = sub.add_parser("show", help="print a cell's equations and gradients")
+    s.add_argument("cell", help="a built-in cell name or a .toml spec file")
+    s.add_argument("--notation", default="spec", choices=sorted(notation.NOTATIONS))
+    s.set_defaults(run=cmd_show)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command is None:
+        if not args.check:
+            parser().print_help()
+            return 2
+        args = parser().parse_args(["generate", "--check"])
+    try:
+        return args.run(args)
+    except SpecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

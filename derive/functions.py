@@ -1,0 +1,29 @@
+"""Elementwise functions of the spec language as SymPy functions with their derivatives."""
+
+from __future__ import annotations
+
+import sympy
+
+
+class sigmoid(sympy.Function):
+    """The logistic function σ(a) = 1 / (1 + exp(−a))."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return self * (1 - self)
+
+    @classmethod
+    def eval(cls, arg):
+        if arg.is_zero:
+            return sympy.Rational(1, 2)
+        return None
+
+    def _eval_rewrite_as_exp(self, arg, **kwargs):
+        return 1 / (1 + sympy.exp(-arg))
+
+    def _latex(self, printer) -> str:
+        return rf"\sigma\left({printer._print(self.args[0])}\right)"
+
+
+FUNCTIONS: dict[str, type[sympy.Function]] = {"sigmoid": sigmoid, "tanh": sympy.tanh}

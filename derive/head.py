@@ -1,0 +1,120 @@
+"""The output layer ``ŷ_t = softmax(V h_t + c)`` with cross-entropy loss, derived with SymPy.
+
+Per step the loss is ``ℓ_t = −Σ_k y_k log ŷ_k`` for a one-hot target y. SymPy differentiates it
+with respect to every logit of an explicit K-class softmax and, using Σ_k y_k = 1, finds
+``∂ℓ/∂z_k = ŷ_k − y_k``; :func:`derive_head` checks that and returns the result with the forward
+and gradient equations. The affine part follows the same fixed rules as inside a cell:
+``∂L/∂V = Σ_t δz_t h_tᵀ``, ``∂L/∂c = Σ_t δz_t``, ``∂ℓ_t/∂h_t = Vᵀ δz_t``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sympy
+
+K_DERIVED = 4  # classes in the symbolic check; the result does not depend on K
+
+
+@dataclass(frozen=True)
+class HeadDerivation:
+    logit_gradient: sympy.Expr  # ∂ℓ/∂z_1 in terms of p_1 (softmax) and y_1 (target)
+    p: sympy.Symbol
+    y: sympy.Symbol
+
+
+@lru_cache(maxsize=None)
+def derive_head() -> HeadDerivation:
+    """Differentiate softmax + cross-entropy; the gradient per logit is ``p − y``."""
+    z = sympy.symbols(f"z1:{K_DERIVED + 1}", real=True)
+    y = sympy.symbols(f"y1:{K_DERIVED + 1}", real=True)
+    total = sum(sympy.exp(zj) for zj in z)
+    loss = -sum(yk * (zk - sympy.log(total)) for yk, zk in zip(y, z))
+    p1, y1 = sympy.Symbol("p", positive=True), sympy.Symbol("y", real=True)
+    gradient = sympy.diff(loss, z[0])
+    # one-hot targets sum to one: eliminate the last class; then write e^{z_1} through the
+    # softmax output p = e^{z_1} / (e^{z_1} + rest), i.e. e^{z_1} = p rest / (1 - p)
+    rest = total - sympy.exp(z[0])
+    gradient = gradient.subs(y[-1], 1 - sum(y[:-1]))
+    gradient = sympy.simplify(gradient.subs(sympy.exp(z[0]), p1 * rest / (1 - p1)))
+    gradient = gradient.subs(y[0], y1)
+    if sympy.simplify(gradient - (p1 - y1)) != 0:
+        raise AssertionError(f"softmax cross-entropy gradient derived as {gradient}, expected p - y")
+    return HeadDerivation(gradient, p1, y1)
+
+
+def latex_forward() -> list[tuple[str, str]]:
+    """Output layer and loss: (lhs, rhs) pairs."""
+    return [
+        (r"z_{t}", r"V h_{t} + c"),
+        (r"\hat{y}_{t}", r"\operatorname{softmax}\left(z_{t}\right), \quad "
+                         r"\hat{y}_{t,k} = \frac{e^{z_{t,k}}}{\sum_{j} e^{z_{t,j}}}"),
+        (r"L", r"\sum_{t=1}^{T} \ell_{t} = -\sum_{t=1}^{T} \sum_{k} y_{t,k} \log \hat{y}_{t,k}"),
+    ]
+
+
+def latex_gradients() -> list[tuple[str, str]]:
+    """Gradients of the output layer, with ∂ℓ/∂z from the derivation above."""
+    h = derive_head()
+    rhs = sympy.latex(h.logit_gradient, symbol_names={h.p: r"\hat{y}_{t}", h.y: "y_{t}"})
+    return [
+        (r"\delta z_{t} = \frac{\partial \ell_{t}}{\partial z_{t}}", rhs),
+        (r"\frac{\partial L}{\partial V}", r"\sum_{t=1}^{T} \delta z_{t}\, h_{t}^{\top}"),
+        (r"\frac{\partial L}{\partial c}", r"\sum_{t=1}^{T} \delta z_{t}"),
+        (r"\frac{\partial \ell_{t}}{\partial h_{t}}", r"V^{\top} \delta z_{t}"),
+    ]
+
+
+def kernel_source(source: str) -> str:
+    """The generated NumPy module for the head; the logit gradient is the derived ``p − y``."""
+    h = derive_head()
+    derived = f"{sympy.pycode(h.logit_gradient.subs({h.p: sympy.Symbol('probs'), h.y: sympy.Symbol('onehot')}))}"
+    return f'''"""Softmax output layer with cross-entropy loss: forward and backward over a sequence.
+
+Generated from {source} by `python -m derive generate`; do not edit.
+
+    z_t = V h_t + c,  y_hat_t = softmax(z_t),  L = -sum_t log y_hat_t[target_t]
+    dL/dz_t = {derived}   (derived), dL/dV = sum_t dz_t h_t^T, dL/dc = sum_t dz_t, dL/dh_t = V^T dz_t
+"""
+
+import numpy as np
+
+PARAM_SHAPES = {{"V": ("K", "H"), "c": ("K",)}}
+
+
+def forward(params, h_seq, targets):
+    """Summed cross-entropy of targets (T, B) integer classes; return (loss, cache)."""
+    V, c = params["V"], params["c"]
+    if h_seq.ndim != 3 or h_seq.shape[2] != V.shape[1] or c.shape != (V.shape[0],):
+        raise ValueError(f"softmax_ce.forward: h_seq (T, B, H) and V (K, H), c (K,) expected; got "
+                         f"{{h_seq.shape}}, {{V.shape}}, {{c.shape}}")
+    if V.dtype != h_seq.dtype or c.dtype != h_seq.dtype:
+        raise ValueError(f"softmax_ce.forward: V, c and h_seq must share a dtype; got "
+                         f"{{V.dtype}}, {{c.dtype}}, {{h_seq.dtype}}")
+    targets = np.asarray(targets)
+    if targets.shape != h_seq.shape[:2] or targets.dtype.kind not in "iu" \\
+            or targets.min() < 0 or targets.max() >= V.shape[0]:
+        raise ValueError(f"softmax_ce.forward: targets must be integers in [0, {{V.shape[0]}}) of shape "
+                         f"{{h_seq.shape[:2]}}")
+    T, B, H = h_seq.shape
+    h2 = h_seq.reshape(T * B, H)
+    logits = h2 @ V.T
+    logits += c
+    logits -= logits.max(axis=1, keepdims=True)  # stable softmax
+    np.exp(logits, out=logits)
+    probs = logits
+    probs /= probs.sum(axis=1, keepdims=True)
+    rows, cols = np.arange(T * B), targets.reshape(-1)
+    loss = -np.log(probs[rows, cols]).sum()
+    return loss, {{"h2": h2, "probs": probs, "rows": rows, "cols": cols, "shape": (T, B, H)}}
+
+
+def backward(params, cache):
+    """Gradients of the summed loss: ({{"V", "c"}}, dh_seq (T, B, H))."""
+    probs, h2 = cache["probs"], cache["h2"]
+    dz = probs.copy()  # p - y with a one-hot y
+    dz[cache["rows"], cache["cols"]] -= 1
+    grads = {{"V": dz.T @ h2, "c": dz.sum(axis=0)}}
+    return grads, (dz @ params["V"]).reshape(cache["shape"])
+'''

@@ -1,0 +1,84 @@
+"""Input checks shared by the generated kernels (NumPy only, imported by ``generated/*.py``)."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+FLOATS = (np.float32, np.float64)
+
+
+def check_forward(cell: str, shapes: Mapping[str, tuple[str, ...]], params: Mapping[str, np.ndarray],
+                  x: np.ndarray, initial: Mapping[str, np.ndarray | None],
+                  check_finite: bool = False) -> tuple[np.ndarray, list[np.ndarray], int]:
+    """Validate ``forward``'s arguments; return x (C-contiguous), the initial states and H."""
+    where = f"{cell}.forward"
+    x = _float_array(where, "x", x, None)
+    if x.ndim != 3 or 0 in x.shape:
+        raise ValueError(f"{where}: x must have shape (T, B, D) with T, B, D >= 1, got {x.shape}")
+    T, B, D = x.shape
+    H = check_params(where, shapes, params, x.dtype, D)
+    states = [np.zeros((B, H), x.dtype) if value is None
+              else _shaped(where, name, value, (B, H), x.dtype) for name, value in initial.items()]
+    if check_finite:
+        _finite(where, {"x": x, **dict(params), **dict(zip(initial, states))})
+    return np.ascontiguousarray(x), states, H
+
+
+def check_params(where: str, shapes: Mapping[str, tuple[str, ...]], params: Mapping[str, np.ndarray],
+                 dtype: np.dtype, D: int) -> int:
+    """Check names, dtypes and shapes of the parameters; return the hidden size H."""
+    if not isinstance(params, Mapping):
+        raise ValueError(f"{where}: params must be a dict of arrays, got {type(params).__name__}")
+    missing = [k for k in shapes if k not in params]
+    unexpected = [k for k in params if k not in shapes]
+    if missing or unexpected:
+        raise ValueError(f"{where}: params missing {missing or 'nothing'}, unexpected {unexpected or 'nothing'}")
+    first = next(iter(shapes))
+    H = np.shape(params[first])[0] if np.ndim(params[first]) else 0
+    if H < 1:
+        raise ValueError(f"{where}: params[{first!r}] must have shape {shapes[first]}, got {np.shape(params[first])}")
+    dims = {"H": H, "D": D}
+    for name, symbolic in shapes.items():
+        _shaped(where, f"params[{name!r}]", params[name], tuple(dims[s] for s in symbolic), dtype, symbolic)
+    return H
+
+
+def check_backward(cell: str, cache: Mapping, grads_in: Mapping[str, np.ndarray | None],
+                   finals: Mapping[str, np.ndarray | None]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Validate ``backward``'s output gradients; final-state gradients come back as fresh buffers."""
+    where = f"{cell}.backward"
+    if not isinstance(cache, Mapping) or "x" not in cache:
+        raise ValueError(f"{where}: cache must be the dict returned by {cell}.forward")
+    T, B, _ = cache["x"].shape
+    H, dtype = cache["H"], cache["x"].dtype
+    seqs = [_shaped(where, name, value, (T, B, H), dtype) for name, value in grads_in.items()]
+    states = [np.zeros((B, H), dtype) if value is None else _shaped(where, name, value, (B, H), dtype).copy()
+              for name, value in finals.items()]
+    return seqs, states
+
+
+def _float_array(where: str, name: str, value, dtype) -> np.ndarray:
+    if not isinstance(value, np.ndarray):
+        raise ValueError(f"{where}: {name} must be a NumPy array, got {type(value).__name__}")
+    if value.dtype.type not in FLOATS:
+        raise ValueError(f"{where}: {name} has dtype {value.dtype}; use float32 or float64")
+    if dtype is not None and value.dtype != dtype:
+        raise ValueError(f"{where}: {name} has dtype {value.dtype} but x has {dtype}; convert explicitly")
+    return value
+
+
+def _shaped(where: str, name: str, value, shape: tuple[int, ...], dtype,
+            symbolic: Sequence[str] | None = None) -> np.ndarray:
+    value = _float_array(where, name, value, dtype)
+    if value.shape != shape:
+        expected = f"({', '.join(symbolic)}) = {shape}" if symbolic else str(shape)
+        raise ValueError(f"{where}: {name} has shape {value.shape}, expected {expected}")
+    return value
+
+
+def _finite(where: str, arrays: Mapping[str, np.ndarray]) -> None:
+    bad = [name for name, a in arrays.items() if not np.isfinite(a).all()]
+    if bad:
+        raise ValueError(f"{where}: NaN or Inf in {', '.join(bad)}")

@@ -1,0 +1,141 @@
+"""GRU with the reset gate before the recurrent product, as in Cho et al. 2014: forward and backward through time.
+
+Generated from derive/cells.py by `python -m derive generate`; do not edit.
+
+Per time step, every product elementwise:
+
+    r = sigmoid(W_r @ x + U_r @ h_prev + b_r)
+    z = sigmoid(W_z @ x + U_z @ h_prev + b_z)
+    q = r * h_prev
+    n = tanh(W_n @ x + U_n @ q + b_n)
+    h = (1 - z) * n + z * h_prev
+
+Shapes: x (T, B, D), time-major; states (B, H); params as in PARAM_SHAPES.
+"""
+
+
+import numpy as np
+
+from derive.runtime import check_backward, check_forward
+
+
+CELL = "gru_cho"
+STATES = ('h',)
+PARAM_SHAPES = {"W_r": ('H', 'D'), "U_r": ('H', 'H'), "W_z": ('H', 'D'), "U_z": ('H', 'H'), "W_n": ('H', 'D'), "U_n": ('H', 'H'), "b_r": ('H',), "b_z": ('H',), "b_n": ('H',)}
+
+
+def forward(params, x, h0=None, check_finite=False):
+    """Run the cell over x; return h_seq (T, B, H) and the cache for backward.
+
+    Initial states default to zeros; check_finite=True rejects NaN and Inf in the inputs.
+    """
+    x, (h0,), H = check_forward(
+        CELL, PARAM_SHAPES, params, x, {"h0": h0}, check_finite)
+    T, B, D = x.shape
+    W_all = np.concatenate([params["W_n"], params["W_r"], params["W_z"]])  # rows: n r z
+    U_all = np.concatenate([params["U_r"], params["U_z"]])  # rows: r z
+    U_n = params["U_n"]
+    bias = np.concatenate([params["b_n"], params["b_r"], params["b_z"]])
+    # pre-activations of every step; the input projections of all steps are one GEMM
+    gates = np.empty((T, B, 3 * H), x.dtype)
+    np.matmul(x.reshape(T * B, D), W_all.T, out=gates.reshape(T * B, 3 * H))
+    gates += bias
+    h_seq = np.empty((T, B, H), x.dtype)
+    q_seq = np.empty((T, B, H), x.dtype)
+    tmp0 = np.empty((B, H), x.dtype)
+    rec = np.empty((B, 2 * H), x.dtype)
+    h_prev = h0
+    for t in range(T):
+        pre = gates[t]
+        np.matmul(h_prev, U_all.T, out=rec)
+        pre[:, H:] += rec
+        blk = pre[:, H:]  # r, z = sigmoid(·)
+        blk *= 0.5
+        np.tanh(blk, out=blk)
+        blk *= 0.5
+        blk += 0.5
+        r, z = pre[:, H:2 * H], pre[:, 2 * H:]
+        # q = r * h_prev
+        q = q_seq[t]
+        np.multiply(h_prev, r, out=q)
+        # n = tanh(W_n @ x + U_n @ q + b_n)
+        n = pre[:, :H]
+        np.matmul(q, U_n.T, out=tmp0)
+        n += tmp0
+        np.tanh(n, out=n)
+        # h = (1 - z) * n + z * h_prev
+        h = h_seq[t]
+        np.subtract(h_prev, n, out=h)
+        h *= z
+        h += n
+        h_prev = h
+    return h_seq, {"x": x, "H": H, "gates": gates, "h0": h0, "h_seq": h_seq, "q_seq": q_seq, "W_all": W_all, "U_all": U_all, "h_T": h_seq[-1]}
+
+
+def backward(params, cache, dh_seq, dh_T=None):
+    """Gradients of L = Σ h_seq ⊙ dh_seq + Σ_s s_T ⊙ ds_T over the states s = h.
+
+    Returns a dict with the keys of params and x, h0.
+    """
+    (dh_seq,), (d_h_next,) = check_backward(
+        CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T})
+    x, H, gates, h0, h_seq, q_seq, W_all, U_all = (cache["x"], cache["H"], cache["gates"], cache["h0"], cache["h_seq"], cache["q_seq"], cache["W_all"], cache["U_all"])
+    T, B, D = x.shape
+    U_n = params["U_n"]
+    d_gates = np.empty_like(gates)
+    d_h = np.empty((B, H), x.dtype)
+    d_q = np.empty((B, H), x.dtype)
+    tmp0 = np.empty((B, H), x.dtype)
+    tmp1 = np.empty((B, H), x.dtype)
+    tmp_block0 = np.empty((B, 2 * H), x.dtype)
+    for t in reversed(range(T)):
+        pre, d_pre = gates[t], d_gates[t]
+        h_prev = h_seq[t - 1] if t else h0
+        n, r, z = pre[:, :H], pre[:, H:2 * H], pre[:, 2 * H:]
+        d_n, d_r, d_z = d_pre[:, :H], d_pre[:, H:2 * H], d_pre[:, 2 * H:]
+        # δh
+        np.add(d_h_next, dh_seq[t], out=d_h)
+        # δn
+        np.subtract(1, z, out=d_n)
+        d_n *= d_h
+        np.square(n, out=tmp0)
+        np.subtract(1, tmp0, out=tmp0)
+        d_n *= tmp0
+        # δq
+        np.matmul(d_n, U_n, out=d_q)
+        # δz
+        np.subtract(h_prev, n, out=d_z)
+        d_z *= d_h
+        # δr
+        np.multiply(d_q, h_prev, out=d_r)
+        # δ pre-activations of r, z: times sigmoid'
+        blk, d_blk, tmp_blk = pre[:, H:], d_pre[:, H:], tmp_block0
+        np.subtract(1, blk, out=tmp_blk)
+        tmp_blk *= blk
+        d_blk *= tmp_blk
+        # δh_prev, handed to step t - 1
+        np.matmul(d_pre[:, H:], U_all, out=d_h_next)
+        np.multiply(d_h, z, out=tmp0)
+        np.multiply(d_q, r, out=tmp1)
+        tmp0 += tmp1
+        d_h_next += tmp0
+    # sums over time and batch: one GEMM per fused weight
+    d_gates2 = d_gates.reshape(T * B, 3 * H)
+    x2 = x.reshape(T * B, D)
+    d_W_all = d_gates2.T @ x2
+    d_x = (d_gates2 @ W_all).reshape(T, B, D)
+    d_U_all = d_gates2[:B, H:].T @ h0 + d_gates2[B:, H:].T @ h_seq[:-1].reshape((T - 1) * B, H)
+    d_bias = d_gates2.sum(axis=0)
+    return {
+        "W_r": d_W_all[H:2 * H],
+        "U_r": d_U_all[:H],
+        "W_z": d_W_all[2 * H:3 * H],
+        "U_z": d_U_all[H:2 * H],
+        "W_n": d_W_all[:H],
+        "U_n": d_gates2[:, :H].T @ q_seq.reshape(T * B, H),
+        "b_r": d_bias[H:2 * H],
+        "b_z": d_bias[2 * H:],
+        "b_n": d_bias[:H],
+        "x": d_x,
+        "h0": d_h_next,
+    }

@@ -1,0 +1,151 @@
+"""LSTM, as torch.nn.LSTM: forward and backward through time.
+
+Generated from derive/cells.py by `python -m derive generate`; do not edit.
+
+Per time step, every product elementwise:
+
+    i = sigmoid(W_i @ x + U_i @ h_prev + b_i + bh_i)
+    f = sigmoid(W_f @ x + U_f @ h_prev + b_f + bh_f)
+    g = tanh(W_g @ x + U_g @ h_prev + b_g + bh_g)
+    o = sigmoid(W_o @ x + U_o @ h_prev + b_o + bh_o)
+    c = f * c_prev + i * g
+    h = o * tanh(c)
+
+Shapes: x (T, B, D), time-major; states (B, H); params as in PARAM_SHAPES.
+"""
+
+
+import numpy as np
+
+from derive.runtime import check_backward, check_forward
+
+
+CELL = "lstm"
+STATES = ('h', 'c')
+PARAM_SHAPES = {"W_i": ('H', 'D'), "U_i": ('H', 'H'), "W_f": ('H', 'D'), "U_f": ('H', 'H'), "W_g": ('H', 'D'), "U_g": ('H', 'H'), "W_o": ('H', 'D'), "U_o": ('H', 'H'), "b_i": ('H',), "bh_i": ('H',), "b_f": ('H',), "bh_f": ('H',), "b_g": ('H',), "bh_g": ('H',), "b_o": ('H',), "bh_o": ('H',)}
+
+
+def forward(params, x, h0=None, c0=None, check_finite=False):
+    """Run the cell over x; return h_seq (T, B, H) and the cache for backward.
+
+    Initial states default to zeros; check_finite=True rejects NaN and Inf in the inputs.
+    """
+    x, (h0, c0), H = check_forward(
+        CELL, PARAM_SHAPES, params, x, {"h0": h0, "c0": c0}, check_finite)
+    T, B, D = x.shape
+    W_all = np.concatenate([params["W_i"], params["W_f"], params["W_o"], params["W_g"]])  # rows: i f o g
+    U_all = np.concatenate([params["U_i"], params["U_f"], params["U_o"], params["U_g"]])  # rows: i f o g
+    bias = np.concatenate([params["b_i"] + params["bh_i"], params["b_f"] + params["bh_f"], params["b_o"] + params["bh_o"], params["b_g"] + params["bh_g"]])
+    # pre-activations of every step; the input projections of all steps are one GEMM
+    gates = np.empty((T, B, 4 * H), x.dtype)
+    np.matmul(x.reshape(T * B, D), W_all.T, out=gates.reshape(T * B, 4 * H))
+    gates += bias
+    h_seq = np.empty((T, B, H), x.dtype)
+    c_seq = np.empty((T, B, H), x.dtype)
+    tanh_c_seq = np.empty((T, B, H), x.dtype)
+    tmp0 = np.empty((B, H), x.dtype)
+    rec = np.empty((B, 4 * H), x.dtype)
+    h_prev, c_prev = h0, c0
+    for t in range(T):
+        pre = gates[t]
+        np.matmul(h_prev, U_all.T, out=rec)
+        pre += rec
+        blk = pre[:, :3 * H]  # i, f, o = sigmoid(·)
+        blk *= 0.5
+        np.tanh(blk, out=blk)
+        blk *= 0.5
+        blk += 0.5
+        blk = pre[:, 3 * H:]  # g = tanh(·)
+        np.tanh(blk, out=blk)
+        i, f, o, g = pre[:, :H], pre[:, H:2 * H], pre[:, 2 * H:3 * H], pre[:, 3 * H:]
+        # c = f * c_prev + i * g
+        c = c_seq[t]
+        np.multiply(c_prev, f, out=c)
+        np.multiply(g, i, out=tmp0)
+        c += tmp0
+        # h = o * tanh(c)
+        tanh_c = tanh_c_seq[t]
+        np.tanh(c, out=tanh_c)
+        h = h_seq[t]
+        np.multiply(o, tanh_c, out=h)
+        h_prev, c_prev = h, c
+    return h_seq, {"x": x, "H": H, "gates": gates, "h0": h0, "c0": c0, "h_seq": h_seq, "c_seq": c_seq, "tanh_c_seq": tanh_c_seq, "W_all": W_all, "U_all": U_all, "h_T": h_seq[-1], "c_T": c_seq[-1]}
+
+
+def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
+    """Gradients of L = Σ h_seq ⊙ dh_seq + Σ_s s_T ⊙ ds_T over the states s = h, c.
+
+    Returns a dict with the keys of params and x, h0, c0.
+    """
+    (dh_seq,), (d_h_next, d_c_next) = check_backward(
+        CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T, "dc_T": dc_T})
+    x, H, gates, h0, c0, h_seq, c_seq, tanh_c_seq, W_all, U_all = (cache["x"], cache["H"], cache["gates"], cache["h0"], cache["c0"], cache["h_seq"], cache["c_seq"], cache["tanh_c_seq"], cache["W_all"], cache["U_all"])
+    T, B, D = x.shape
+    d_gates = np.empty_like(gates)
+    d_h = np.empty((B, H), x.dtype)
+    d_c = np.empty((B, H), x.dtype)
+    tmp_block0 = np.empty((B, 3 * H), x.dtype)
+    for t in reversed(range(T)):
+        pre, d_pre = gates[t], d_gates[t]
+        c_prev = c_seq[t - 1] if t else c0
+        i, f, o, g = pre[:, :H], pre[:, H:2 * H], pre[:, 2 * H:3 * H], pre[:, 3 * H:]
+        d_i, d_f, d_o, d_g = d_pre[:, :H], d_pre[:, H:2 * H], d_pre[:, 2 * H:3 * H], d_pre[:, 3 * H:]
+        tanh_c = tanh_c_seq[t]
+        # δh
+        np.add(d_h_next, dh_seq[t], out=d_h)
+        # δc
+        np.square(tanh_c, out=d_c)
+        np.subtract(1, d_c, out=d_c)
+        d_c *= d_h
+        d_c *= o
+        d_c += d_c_next
+        # δo
+        np.multiply(d_h, tanh_c, out=d_o)
+        # δg
+        np.multiply(d_c, i, out=d_g)
+        # δf
+        np.multiply(c_prev, d_c, out=d_f)
+        # δi
+        np.multiply(d_c, g, out=d_i)
+        # δ pre-activations of i, f, o: times sigmoid'
+        blk, d_blk, tmp_blk = pre[:, :3 * H], d_pre[:, :3 * H], tmp_block0
+        np.subtract(1, blk, out=tmp_blk)
+        tmp_blk *= blk
+        d_blk *= tmp_blk
+        # δ pre-activations of g: times tanh'
+        blk, d_blk, tmp_blk = pre[:, 3 * H:], d_pre[:, 3 * H:], tmp_block0[:, :H]
+        np.square(blk, out=tmp_blk)
+        np.subtract(1, tmp_blk, out=tmp_blk)
+        d_blk *= tmp_blk
+        # δh_prev, handed to step t - 1
+        np.matmul(d_pre, U_all, out=d_h_next)
+        # δc_prev, handed to step t - 1
+        np.multiply(d_c, f, out=d_c_next)
+    # sums over time and batch: one GEMM per fused weight
+    d_gates2 = d_gates.reshape(T * B, 4 * H)
+    x2 = x.reshape(T * B, D)
+    d_W_all = d_gates2.T @ x2
+    d_x = (d_gates2 @ W_all).reshape(T, B, D)
+    d_U_all = d_gates2[:B].T @ h0 + d_gates2[B:].T @ h_seq[:-1].reshape((T - 1) * B, H)
+    d_bias = d_gates2.sum(axis=0)
+    return {
+        "W_i": d_W_all[:H],
+        "U_i": d_U_all[:H],
+        "W_f": d_W_all[H:2 * H],
+        "U_f": d_U_all[H:2 * H],
+        "W_g": d_W_all[3 * H:4 * H],
+        "U_g": d_U_all[3 * H:4 * H],
+        "W_o": d_W_all[2 * H:3 * H],
+        "U_o": d_U_all[2 * H:3 * H],
+        "b_i": d_bias[:H],
+        "bh_i": d_bias[:H].copy(),
+        "b_f": d_bias[H:2 * H],
+        "bh_f": d_bias[H:2 * H].copy(),
+        "b_g": d_bias[3 * H:],
+        "bh_g": d_bias[3 * H:].copy(),
+        "b_o": d_bias[2 * H:3 * H],
+        "bh_o": d_bias[2 * H:3 * H].copy(),
+        "x": d_x,
+        "h0": d_h_next,
+        "c0": d_c_next,
+    }
