@@ -1,8 +1,10 @@
 """NumPy printer: a derived cell becomes a module with ``forward`` and ``backward`` through time.
 
-The kernel follows :mod:`derive.layout`: one GEMM for the input projections of all steps, one
-fused recurrent GEMM per step, gates activated in place block by block, elementwise work in
-preallocated buffers (:mod:`derive.inplace`), the weight gradients as large GEMMs after the loop.
+Layout (see :mod:`derive.layout`): ``gates`` has one contiguous ``(T, B, H)`` slab per
+pre-activation, so every gate of a step is a contiguous ``(B, H)`` block and neighbouring gates with
+the same activation are one ufunc call. The input projections of all steps are one GEMM per gate
+before the loop, the recurrent projections one fused GEMM per step, the weight gradients one GEMM
+each after the loop. Elementwise work runs in preallocated buffers (:mod:`derive.inplace`).
 """
 
 from __future__ import annotations
@@ -17,19 +19,17 @@ from .spec import PREV_SUFFIX
 INDENT = "    "
 
 
-def span(lo: int, hi: int, width: int) -> str:
-    """Slice text for the columns [lo, hi) of H each: ``:H``, ``H:3 * H``, ``2 * H:``."""
-    if (lo, hi) == (0, width):
-        return ":"
-    return f"{_times_h(lo) if lo else ''}:{'' if hi == width else _times_h(hi)}"
-
-
-def _times_h(k: int) -> str:
-    return "H" if k == 1 else f"{k} * H"
+def rows(lo: int, hi: int, width: int) -> str:
+    """Index text for the slabs [lo, hi): ``:``, ``:3``, ``1:``, ``1:3``."""
+    return f"{lo or ''}:{'' if hi == width else hi}"
 
 
 def _tuple(names: list[str]) -> str:
     return ", ".join(names) + ("," if len(names) == 1 else "")
+
+
+def _times_h(k: int) -> str:
+    return "H" if k == 1 else f"{k} * H"
 
 
 class KernelWriter:
@@ -44,10 +44,15 @@ class KernelWriter:
         self.seqs = [n for n in dict.fromkeys(wanted) if n not in gates]
         values = [n.symbol.name for n in d.nodes] + [a.name for a in d.aux]
         self.buffers = [n for n in values if n not in gates and n not in self.seqs]
-        self.h_width = self.L.h_cols[1] - self.L.h_cols[0]
-        self.x_width = self.L.x_cols[1] - self.L.x_cols[0]
+        self.n_h = self.L.h_cols[1] - self.L.h_cols[0]
+        self.has_sigmoid = any(eq.full.atoms(sympy.Function) and "sigmoid" in str(eq.full) for eq in d.nodes)
 
     # --- names -----------------------------------------------------------------------------
+
+    def slab_name(self, column: Column) -> str:
+        """A column's value in a step: the gate node it holds, or its pre-activation."""
+        node = column.preact.node
+        return node if self.d.node(node).gate else column.preact.symbol.name
 
     def adjoint_name(self, s: sympy.Symbol) -> str:
         """Where the backward pass keeps a value or adjoint; a gate shares its pre-activation's slot."""
@@ -63,8 +68,22 @@ class KernelWriter:
     def preact_adjoint(self, preact: sympy.Symbol) -> str:
         return self.adjoint_name(self.d.adjoint(preact))
 
-    def width(self, k: int) -> str:
-        return _times_h(k)
+    def h_rows(self) -> str:
+        return rows(*self.L.h_cols, self.P)
+
+    def h_cols(self) -> str:
+        """Column text of the fused recurrent pre-activations in a (B, P·H) row."""
+        lo, hi = self.L.h_cols
+        return f"{_times_h(lo) if lo else ''}:{'' if hi == self.P else _times_h(hi)}"
+
+    def unpack(self, names: list[str], source: str, wanted: set[str]) -> list[str]:
+        """``a, b = pre`` when every slab is wanted, else one indexed view per wanted slab."""
+        if all(n in wanted for n in names):
+            return [f"{_tuple(names)} = {source}"]
+        picked = [(k, n) for k, n in enumerate(names) if n in wanted]
+        if not picked:
+            return []
+        return [f"{_tuple([n for _, n in picked])} = {_tuple([f'{source}[{k}]' for k, _ in picked])}"]
 
     # --- module ----------------------------------------------------------------------------
 
@@ -100,53 +119,45 @@ class KernelWriter:
             f"        CELL, PARAM_SHAPES, params, x, {{{', '.join(f'{chr(34)}{s}{chr(34)}: {s}' for s in states0)}}}, "
             "check_finite)",
             "    T, B, D = x.shape",
-            *self._fused_weights(),
             *self._input_projection(),
             *(f"    {n}_seq = np.empty((T, B, H), x.dtype)" for n in self.seqs),
             *(f"    {n}_buf = np.empty((B, H), x.dtype)" for n in self.buffers),
             *(f"    {n} = np.empty((B, H), x.dtype)" for n in temps.names()),
         ]
-        if self.h_width:
-            lines.append(f"    rec = np.empty((B, {self.width(self.h_width)}), x.dtype)")
+        if self.n_h:
+            lines.append(f"    rec = np.empty((B, {_times_h(self.n_h)}), x.dtype)")
         lines.append(f"    {', '.join(s + PREV_SUFFIX for s in cell.states)} = {', '.join(states0)}")
-        lines += ["    for t in range(T):", *(INDENT * 2 + line for line in step)]
+        loop = ["for t in range(T):", *(INDENT + line for line in step)]
+        if self.has_sigmoid:
+            loop = ["with np.errstate(over=\"ignore\"):  # e^{-a} = inf inside σ gives exactly 0",
+                    *(INDENT + line for line in loop)]
+        lines += [INDENT + line for line in loop]
         lines += self._gate_sequences()
-        cache = ["x", "H", "gates", *states0, *(n + "_seq" for n in self.seqs), *self._fused_names()]
+        cache = ["x", "H", "gates", *states0, *(n + "_seq" for n in self.seqs)] + ["U_all"] * bool(self.n_h)
         entries = [f'"{k}": {k}' for k in cache] + [f'"{s}_T": {s}_seq[-1]' for s in cell.states]
         lines.append(f"    return {out}_seq, {{{', '.join(entries)}}}")
         return lines
 
-    def _gate_sequences(self) -> list[str]:
-        """States or the output that are gates live in ``gates``: name their columns."""
-        lines = []
-        for n in dict.fromkeys((*self.cell.states, self.cell.output)):
-            column = self.L.gate_column(n)
-            if column is not None:
-                cols = self.cols(column)
-                lines.append(f"    {n}_seq = " + ("gates" if cols == ":" else f"gates[:, :, {cols}]"))
-        return lines
-
-    def cols(self, column: Column) -> str:
-        return span(column.index, column.index + 1, self.P)
-
-    def _fused_names(self) -> list[str]:
-        return ["W_all"] * bool(self.x_width) + ["U_all"] * bool(self.h_width)
-
-    def _fused_weights(self) -> list[str]:
-        lines = []
-        for name, attr in (("W_all", "x_term"), ("U_all", "h_term")):
-            columns = [c for c in self.L.columns if getattr(c, attr)]
-            if columns:
-                weights = ", ".join(f'params["{getattr(c, attr).weight}"]' for c in columns)
-                rows = " ".join(c.preact.node for c in columns)
-                lines.append(f"    {name} = np.concatenate([{weights}])  # rows: {rows}")
-        secondary = dict.fromkeys(t.weight for c in self.L.columns for t in c.secondary)
-        lines += [f'    {w} = params["{w}"]' for w in secondary]
+    def _input_projection(self) -> list[str]:
+        L, P = self.L, self.P
+        x_columns = [c for c in L.columns if c.x_term]
+        names = " ".join(self.slab_name(c) for c in L.columns)
+        alloc = "np.empty" if len(x_columns) == P else "np.zeros"
+        lines = ["    x2 = x.reshape(T * B, D)"]
+        if self.n_h:
+            weights = ", ".join(f'params["{c.h_term.weight}"]' for c in L.columns if c.h_term)
+            lines.append(f"    U_all = np.concatenate([{weights}])  # rows: "
+                         + " ".join(c.preact.node for c in L.columns if c.h_term))
+        lines += [f'    {w} = params["{w}"]' for w in dict.fromkeys(t.weight for c in L.columns for t in c.secondary)]
         lines += [f'    {v} = params["{v}"]' for v in self._vector_params_read()]
-        if any(c.preact.biases for c in self.L.columns):
+        lines += [f"    # pre-activations, one (T, B, H) slab each: {names}; the input projections of all steps",
+                  f"    gates = {alloc}(({P}, T, B, H), x.dtype)"]
+        lines += [f'    np.matmul(x2, params["{c.x_term.weight}"].T, out=gates[{c.index}].reshape(T * B, H))'
+                  for c in x_columns]
+        if any(c.preact.biases for c in L.columns):
             parts = [" + ".join(f'params["{b}"]' for b in c.preact.biases) or "np.zeros(H, x.dtype)"
-                     for c in self.L.columns]
-            lines.append(f"    bias = np.concatenate([{', '.join(parts)}])")
+                     for c in L.columns]
+            lines.append(f"    gates += np.stack([{', '.join(parts)}])[:, None, None]")
         return lines
 
     def _vector_params_read(self) -> list[str]:
@@ -155,35 +166,22 @@ class KernelWriter:
         used = {s.name for e in exprs for s in e.free_symbols}
         return [v for v in self.cell.vectors if v in used]
 
-    def _input_projection(self) -> list[str]:
-        width = self.width(self.P)
-        lines = ["    # pre-activations of every step; the input projections of all steps are one GEMM"]
-        if self.x_width == self.P:
-            lines += [f"    gates = np.empty((T, B, {width}), x.dtype)",
-                      f"    np.matmul(x.reshape(T * B, D), W_all.T, out=gates.reshape(T * B, {width}))"]
-        else:
-            lines.append(f"    gates = np.zeros((T, B, {width}), x.dtype)")
-            if self.x_width:
-                lines.append(f"    np.matmul(x.reshape(T * B, D), W_all.T, "
-                             f"out=gates.reshape(T * B, {width})[:, {span(*self.L.x_cols, self.P)}])")
-        if any(c.preact.biases for c in self.L.columns):
-            lines.append("    gates += bias")
-        return lines
+    def _gate_sequences(self) -> list[str]:
+        """States or the output that are gates live in ``gates``: name their slabs."""
+        return [f"    {n}_seq = gates[{self.L.gate_column(n).index}]"
+                for n in dict.fromkeys((*self.cell.states, self.cell.output)) if self.L.gate_column(n)]
 
     def _forward_step(self, printer: InplacePrinter, temps: Temps) -> list[str]:
         d, L = self.d, self.L
-        lines = ["pre = gates[t]"]
-        if self.h_width:
-            target = "pre" if L.h_cols == (0, self.P) else f"pre[:, {span(*L.h_cols, self.P)}]"
-            lines += [f"np.matmul({L.primary}{PREV_SUFFIX}, U_all.T, out=rec)", f"{target} += rec"]
+        lines = ["pre = gates[:, t]", f"{_tuple([self.slab_name(c) for c in L.columns])} = pre"]
+        if self.n_h:
+            target = "pre" if L.h_cols == (0, self.P) else f"pre[{self.h_rows()}]"
+            lines += [f"np.matmul({L.primary}{PREV_SUFFIX}, U_all.T, out=rec)",
+                      f"{target} += rec.reshape(B, {self.n_h}, H).transpose(1, 0, 2)"]
         for block in L.blocks:
             names = ", ".join(c.preact.node for c in L.columns[block.start:block.stop])
-            lines.append(f"blk = pre[:, {span(block.start, block.stop, self.P)}]  # {names} = {block.func}(·)")
+            lines.append(f"blk = pre[{rows(block.start, block.stop, self.P)}]  # {names} = {block.func}(·)")
             lines += printer.activate(block.func, "blk")
-        views = [c for c in L.columns if c.block or not d.node(c.preact.node).gate]
-        if views:
-            lines.append(f"{_tuple([self._view_name(c) for c in views])} = "
-                         f"{_tuple([f'pre[:, {self.cols(c)}]' for c in views])}")
         computed: set[sympy.Symbol] = set()
         for node in self.cell.nodes:
             column = L.gate_column(node.name)
@@ -192,9 +190,6 @@ class KernelWriter:
                 lines += self._node_forward(printer, temps, d.node(node.name), column, computed)
         lines.append(f"{', '.join(s + PREV_SUFFIX for s in self.cell.states)} = {', '.join(self.cell.states)}")
         return lines
-
-    def _view_name(self, column: Column) -> str:
-        return column.preact.node if self.d.node(column.preact.node).gate else column.preact.symbol.name
 
     def _home(self, name: str) -> str:
         """``name = name_seq[t]`` for stored values, ``name = name_buf`` for scratch."""
@@ -207,13 +202,12 @@ class KernelWriter:
         for aux in sorted(eq.expr.free_symbols & set(self.d.aux) - computed, key=str):
             computed.add(aux)
             lines += [self._home(aux.name), *printer.assign(self.d.aux[aux], aux.name)]
-        if column is not None:
-            lines.append(f"{name} = pre[:, {self.cols(column)}]")
         for p in eq.preacts:
-            target = name if column is not None else p.symbol.name
+            target = self.slab_name(self.L.column(p.symbol))
             for term in self.L.column(p.symbol).secondary:
+                source = "x[t]" if term.source == self.d.x else term.source.name
                 tmp = temps.take()
-                lines += [f"np.matmul({term.source.name}, {term.weight}.T, out={tmp})", f"{target} += {tmp}"]
+                lines += [f"np.matmul({source}, {term.weight}.T, out={tmp})", f"{target} += {tmp}"]
                 temps.give(tmp)
         if column is not None:  # a gate whose pre-activation needed a GEMM inside the step
             return lines + printer.activate(eq.gate, name)
@@ -230,10 +224,11 @@ class KernelWriter:
         step = self._backward_step(printer, block_temps)
         adjoint_buffers = [a.target.name for a in self.d.backward if self.d.vars[a.target].of.kind == "node"
                            and self.L.gate_column(self.d.vars[a.target].of.name) is None]
-        stored = ["x", "H", "gates", *(s + "0" for s in cell.states), *(n + "_seq" for n in self.seqs),
-                  *self._fused_names()]
+        stored = ["x", "H", "gates", *(s + "0" for s in cell.states), *(n + "_seq" for n in self.seqs)]
+        stored += ["U_all"] * bool(self.n_h)
         finals_text = ", ".join(f'"{f}": {f}' for f in finals)
-        lines = [
+        widest = max((b.stop - b.start for b in self.L.blocks), default=1)
+        return [
             f"def backward(params, cache, d{out}_seq, {', '.join(f + '=None' for f in finals)}):",
             f'    """Gradients of L = Σ {out}_seq ⊙ d{out}_seq + Σ_s s_T ⊙ ds_T over the states s = '
             f'{", ".join(cell.states)}.',
@@ -248,32 +243,28 @@ class KernelWriter:
             *(f'    {w} = params["{w}"]' for w in dict.fromkeys(
                 t.weight for c in self.L.columns for t in c.secondary)),
             *(f'    {v} = params["{v}"]' for v in self._vector_params_read()),
-            "    d_gates = np.empty_like(gates)",
+            f"    # δ of the pre-activations: computed per step in d_pre ({self.P}, B, H), stored as rows of",
+            "    # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop",
+            f"    d_pre = np.empty(({self.P}, B, H), x.dtype)",
+            f"    {_tuple([self.preact_adjoint(c.preact.symbol) for c in self.L.columns])} = d_pre",
+            f"    d_pre_seq = np.empty((T, B, {_times_h(self.P)}), x.dtype)",
             *(f"    {n} = np.empty((B, H), x.dtype)" for n in adjoint_buffers),
             *(f"    {n} = np.empty((B, H), x.dtype)" for n in temps.names()),
-            *(f"    {n} = np.empty((B, {self.width(self._widest_block())}), x.dtype)" for n in block_temps.names()),
-            *(f"    d_{a.target.name.removeprefix('d_')} = np.zeros(H, x.dtype)" for a in self.d.vector_grads),
+            *(f"    {n} = np.empty(({widest}, B, H), x.dtype)" for n in block_temps.names()),
+            *(f"    {a.target.name} = np.zeros(H, x.dtype)" for a in self.d.vector_grads),
             "    for t in reversed(range(T)):",
             *(INDENT * 2 + line for line in step),
             *self._parameter_gradients(),
         ]
-        return lines
-
-    def _widest_block(self) -> int:
-        return max((b.stop - b.start for b in self.L.blocks), default=1)
 
     def _backward_step(self, printer: InplacePrinter, block_temps: Temps) -> list[str]:
         d, L = self.d, self.L
         reads = {s for a in (*d.backward, *d.carries, *d.vector_grads) for s in a.expr.free_symbols}
-        lines = ["pre, d_pre = gates[t], d_gates[t]"]
+        read_names = {s.name for s in reads}
+        lines = ["pre, d_rows = gates[:, t], d_pre_seq[t]"]
         lines += [f"{s.name} = {d.vars[s].of.name}_seq[t - 1] if t else {d.vars[s].of.name}0"
                   for s in sorted(reads, key=str) if d.vars[s].kind == "prev"]
-        values = [c for c in L.columns if self._view_name(c) in {s.name for s in reads}]
-        if values:
-            lines.append(f"{_tuple([self._view_name(c) for c in values])} = "
-                         f"{_tuple([f'pre[:, {self.cols(c)}]' for c in values])}")
-        lines.append(f"{_tuple([self.preact_adjoint(c.preact.symbol) for c in L.columns])} = "
-                     f"{_tuple([f'd_pre[:, {self.cols(c)}]' for c in L.columns])}")
+        lines += self.unpack([self.slab_name(c) for c in L.columns], "pre", read_names)
         lines += [f"{s.name} = {s.name}_seq[t]" for s in sorted(reads, key=str) if s.name in self.seqs]
         for a in d.backward:
             lines += self._adjoint(printer, a)
@@ -283,6 +274,7 @@ class KernelWriter:
             tmp = printer.temps.take()
             lines += [*printer.assign(a.expr, tmp), f"{a.target.name} += {tmp}.sum(axis=0)"]
             printer.temps.give(tmp)
+        lines.append(f"np.copyto(d_rows.reshape(B, {self.P}, H), d_pre.transpose(1, 0, 2))")
         for a in d.carries:
             lines += self._carry(printer, a)
         return lines
@@ -291,8 +283,7 @@ class KernelWriter:
         var = self.d.vars[a.target]
         target = self.adjoint_name(a.target)
         if var.of.kind == "preact" and self.L.gate_column(var.of.of.name):
-            column = self.L.gate_column(var.of.of.name)
-            if column.block:
+            if self.L.gate_column(var.of.of.name).block:
                 return []  # applied block by block after the sweep
             local = self.d.local[self.d.sym(var.of.of.name), self.d.sym(var.of.name)]
             return printer.update("multiply", local, target)
@@ -323,14 +314,12 @@ class KernelWriter:
         column = self.L.columns[block.start]
         node = self.d.sym(column.preact.node)
         derivative = self.d.local[node, column.preact.symbol].xreplace({node: sympy.Symbol("blk")})
-        k = block.stop - block.start
         tmp = block_temps.take()
         block_temps.give(tmp)
         names = ", ".join(c.preact.node for c in self.L.columns[block.start:block.stop])
-        cols = span(block.start, block.stop, self.P)
-        buffer = tmp if k == self._widest_block() else f"{tmp}[:, :{self.width(k)}]"
+        slabs = rows(block.start, block.stop, self.P)
         return [f"# δ pre-activations of {names}: times {block.func}'",
-                f"blk, d_blk, tmp_blk = pre[:, {cols}], d_pre[:, {cols}], {buffer}",
+                f"blk, d_blk, tmp_blk = pre[{slabs}], d_pre[{slabs}], {tmp}[:{block.stop - block.start}]",
                 *printer.assign(derivative, "tmp_blk"), "d_blk *= tmp_blk"]
 
     def _carry(self, printer: InplacePrinter, a: Assign) -> list[str]:
@@ -339,42 +328,49 @@ class KernelWriter:
         comment = f"# δ{state}_prev, handed to step t - 1"
         if state != self.L.primary:
             return self._linear_assign(printer, a.expr, a.linear, target, comment)
-        fused = {c.h_term.weight for c in self.L.columns if c.h_term}
-        lines = [comment, f"np.matmul(d_pre[:, {span(*self.L.h_cols, self.P)}], U_all, out={target})"
-                 .replace("d_pre[:, :]", "d_pre")]
+        cols = "" if self.L.h_cols == (0, self.P) else f"[:, {self.h_cols()}]"
+        lines = [comment, f"np.matmul(d_rows{cols}, U_all, out={target})"]
         if a.expr != 0:
             lines += printer.update("add", a.expr, target)
-        rest = tuple(lin for lin in a.linear if lin.weight not in fused)
-        return lines + self._add_products(printer, rest, target)
+        fused = {c.h_term.weight for c in self.L.columns if c.h_term}
+        return lines + self._add_products(printer, tuple(lin for lin in a.linear if lin.weight not in fused), target)
 
     # --- after the loop --------------------------------------------------------------------
 
     def _parameter_gradients(self) -> list[str]:
         L, P = self.L, self.P
-        lines = ["    # sums over time and batch: one GEMM per fused weight",
-                 f"    d_gates2 = d_gates.reshape(T * B, {self.width(P)})",
-                 "    x2 = x.reshape(T * B, D)"]
+        lines = ["    # sums over time and batch: one GEMM per group of weights that share a source",
+                 f"    d_all = d_pre_seq.reshape(T * B, {_times_h(P)})"]
+        sources: dict[str, str] = {}
         grads: dict[str, list[str]] = {name: [] for name in self.cell.param_shapes}
-        if self.x_width:
-            cols = span(*L.x_cols, P)
-            rows = "d_gates2" if cols == ":" else f"d_gates2[:, {cols}]"
-            lines += [f"    d_W_all = {rows}.T @ x2", f"    d_x = ({rows} @ W_all).reshape(T, B, D)"]
+        x_columns = [c for c in L.columns if c.x_term]
+        if x_columns:
+            n_x = len(x_columns)
+            d_x_rows = "d_all" if n_x == P else f"d_all[:, :{_times_h(n_x)}]"
+            weights = ", ".join(f'params["{c.x_term.weight}"]' for c in x_columns)
+            x2 = self._source_rows(self.d.x, sources, lines)
+            lines += [f"    d_W_all = {d_x_rows}.T @ {x2}", f"    d_x = {d_x_rows} @ np.concatenate([{weights}])"]
+            for c in x_columns:
+                grads[c.x_term.weight].append(f"d_W_all[{self._block(c.index)}]")
         else:
-            lines.append("    d_x = np.zeros_like(x)")
-        if self.h_width:
-            lines.append(f"    d_U_all = {self._prev_gemm(span(*L.h_cols, P), L.primary)}")
+            lines.append("    d_x = np.zeros((T * B, D), x.dtype)")
+        if self.n_h:
+            rows_h = "d_all" if L.h_cols == (0, P) else f"d_all[:, {self.h_cols()}]"
+            lines.append(f"    d_U_all = {rows_h}.T @ {self._source_rows(self.d.sym(L.primary + PREV_SUFFIX), sources, lines)}")
+            for c in L.columns:
+                if c.h_term:
+                    grads[c.h_term.weight].append(f"d_U_all[{self._block(c.index - L.h_cols[0])}]")
         for c in L.columns:
-            if c.x_term:
-                grads[c.x_term.weight].append(f"d_W_all[{span(c.index - L.x_cols[0], c.index - L.x_cols[0] + 1, -1)}]")
-            if c.h_term:
-                grads[c.h_term.weight].append(f"d_U_all[{span(c.index - L.h_cols[0], c.index - L.h_cols[0] + 1, -1)}]")
             for term in c.secondary:
-                grads[term.weight].append(self._secondary_gemm(c, term, lines))
+                own = f"d_all[:, {self._block(c.index)}]"
+                grads[term.weight].append(f"{own}.T @ {self._source_rows(term.source, sources, lines)}")
+                if term.source == self.d.x:
+                    lines.append(f'    d_x += {own} @ params["{term.weight}"]')
         if any(c.preact.biases for c in L.columns):
-            lines.append("    d_bias = d_gates2.sum(axis=0)")
+            lines.append("    d_bias = d_all.sum(axis=0)")
             for c in L.columns:
                 for b in c.preact.biases:
-                    grads[b].append(f"d_bias[{self.cols(c)}]")
+                    grads[b].append(f"d_bias[{self._block(c.index)}]")
         for a in self.d.vector_grads:
             grads[a.target.name.removeprefix("d_")].append(a.target.name)
         seen: set[str] = set()
@@ -383,22 +379,26 @@ class KernelWriter:
             text = " + ".join(parts)
             entries.append(f'        "{name}": {text}{".copy()" if text in seen else ""},')
             seen.add(text)
-        entries.append('        "x": d_x,')
+        entries.append('        "x": d_x.reshape(T, B, D),')
         entries += [f'        "{s}0": d_{s}_next,' for s in self.cell.states]
         return lines + ["    return {", *entries, "    }"]
 
-    def _prev_gemm(self, cols: str, state: str) -> str:
-        """Σ_t δa_tᵀ s_{t-1}: the first step reads the initial state, the others the stored states."""
-        head = "d_gates2[:B]" if cols == ":" else f"d_gates2[:B, {cols}]"
-        tail = "d_gates2[B:]" if cols == ":" else f"d_gates2[B:, {cols}]"
-        return f"{head}.T @ {state}0 + {tail}.T @ {state}_seq[:-1].reshape((T - 1) * B, H)"
+    @staticmethod
+    def _block(k: int) -> str:
+        """Slice text for the k-th block of H rows or columns."""
+        return f"{_times_h(k) if k else ''}:{_times_h(k + 1)}"
 
-    def _secondary_gemm(self, c: Column, term, lines: list[str]) -> str:
-        cols = f"d_gates2[:, {self.cols(c)}]"
-        var = self.d.vars[term.source]
+    def _source_rows(self, source: sympy.Symbol, sources: dict[str, str], lines: list[str]) -> str:
+        """The (T·B, ·) matrix a weight multiplied; defined once, before the first GEMM that reads it."""
+        var = self.d.vars[source]
         if var.kind == "input":
-            lines.append(f"    d_x += ({cols} @ {term.weight}).reshape(T, B, D)")
-            return f"{cols}.T @ x2"
-        if var.kind == "prev":
-            return self._prev_gemm(self.cols(c), var.of.name)
-        return f"{cols}.T @ {term.source.name}_seq.reshape(T * B, H)"
+            name, text = "x2", "x.reshape(T * B, D)"
+        elif var.kind == "prev":
+            s = var.of.name
+            name, text = f"{s}_prev_seq", f"np.concatenate([{s}0[None], {s}_seq[:-1]]).reshape(T * B, H)"
+        else:
+            return f"{source.name}_seq.reshape(T * B, H)"
+        if name not in sources:
+            sources[name] = text
+            lines.append(f"    {name} = {text}")
+        return name

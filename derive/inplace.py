@@ -71,6 +71,10 @@ class InplacePrinter:
             return repr(int(expr)) if expr.is_Integer else repr(float(expr))
         return None
 
+    def negate(self, source: str, out: str) -> None:
+        # multiply by -1: NumPy 2.4's float32 np.negative writes wrong elements of some strided views
+        self.call("multiply", source, "-1", out)
+
     def call(self, ufunc: str, a: str, b: str | None, out: str) -> None:
         if b is not None and a == out and ufunc in AUGMENTED:
             self.lines.append(f"{out} {AUGMENTED[ufunc]} {b}")
@@ -108,7 +112,7 @@ class InplacePrinter:
                     terms.remove(positive)
                     self.call("subtract", self.leaf(positive[1]), out, out)
                 else:
-                    self.call("negative", out, None, out)
+                    self.negate(out, out)
         else:
             second_sign, second = terms.pop(0)
             a, b = self.leaf(first), self.leaf(second)
@@ -118,7 +122,7 @@ class InplacePrinter:
                 self.call("subtract", b, a, out)
             else:
                 self.call("add", a, b, out)
-                self.call("negative", out, None, out)
+                self.negate(out, out)
         for s, t in terms:
             self._combine("add" if s > 0 else "subtract", out, t)
 
@@ -138,7 +142,7 @@ class InplacePrinter:
         for leaf in leaves:
             self.call("multiply", out, leaf, out)
         if coeff == -1:
-            self.call("negative", out, None, out)
+            self.negate(out, out)
         elif coeff != 1:
             self.call("multiply", out, self.leaf(coeff), out)
 
@@ -168,11 +172,11 @@ class InplacePrinter:
     def _activate(self, func: str, source: str, out: str) -> None:
         if func == "tanh":
             self.call("tanh", source, None, out)
-        else:  # stable logistic function: σ(a) = ½ tanh(½ a) + ½ never overflows
-            self.call("multiply", source, "0.5", out)
-            self.call("tanh", out, None, out)
-            self.call("multiply", out, "0.5", out)
-            self.call("add", out, "0.5", out)
+        else:  # σ(a) = 1 / (1 + e^{−a}); e^{−a} = inf gives exactly 0 (kernels ignore that overflow)
+            self.negate(source, out)
+            self.call("exp", out, None, out)
+            self.call("add", out, "1", out)
+            self.call("reciprocal", out, None, out)
 
     def activate(self, func: str, buffer: str) -> list[str]:
         """Lines applying ``func`` to a buffer in place."""

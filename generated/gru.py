@@ -31,39 +31,41 @@ def forward(params, x, h0=None, check_finite=False):
     x, (h0,), H = check_forward(
         CELL, PARAM_SHAPES, params, x, {"h0": h0}, check_finite)
     T, B, D = x.shape
-    W_all = np.concatenate([params["W_n"], params["W_r"], params["W_z"]])  # rows: n r z
+    x2 = x.reshape(T * B, D)
     U_all = np.concatenate([params["U_r"], params["U_z"], params["U_n"]])  # rows: r z n
-    bias = np.concatenate([params["b_n"], params["b_r"] + params["bh_r"], params["b_z"] + params["bh_z"], params["bh_n"]])
-    # pre-activations of every step; the input projections of all steps are one GEMM
-    gates = np.zeros((T, B, 4 * H), x.dtype)
-    np.matmul(x.reshape(T * B, D), W_all.T, out=gates.reshape(T * B, 4 * H)[:, :3 * H])
-    gates += bias
+    # pre-activations, one (T, B, H) slab each: a_n r z a_n_h; the input projections of all steps
+    gates = np.zeros((4, T, B, H), x.dtype)
+    np.matmul(x2, params["W_n"].T, out=gates[0].reshape(T * B, H))
+    np.matmul(x2, params["W_r"].T, out=gates[1].reshape(T * B, H))
+    np.matmul(x2, params["W_z"].T, out=gates[2].reshape(T * B, H))
+    gates += np.stack([params["b_n"], params["b_r"] + params["bh_r"], params["b_z"] + params["bh_z"], params["bh_n"]])[:, None, None]
     h_seq = np.empty((T, B, H), x.dtype)
     n_seq = np.empty((T, B, H), x.dtype)
     rec = np.empty((B, 3 * H), x.dtype)
     h_prev = h0
-    for t in range(T):
-        pre = gates[t]
-        np.matmul(h_prev, U_all.T, out=rec)
-        pre[:, H:] += rec
-        blk = pre[:, H:3 * H]  # r, z = sigmoid(·)
-        blk *= 0.5
-        np.tanh(blk, out=blk)
-        blk *= 0.5
-        blk += 0.5
-        a_n, r, z, a_n_h = pre[:, :H], pre[:, H:2 * H], pre[:, 2 * H:3 * H], pre[:, 3 * H:]
-        # n = tanh(W_n @ x + b_n + r * (U_n @ h_prev + bh_n))
-        n = n_seq[t]
-        np.multiply(a_n_h, r, out=n)
-        n += a_n
-        np.tanh(n, out=n)
-        # h = (1 - z) * n + z * h_prev
-        h = h_seq[t]
-        np.subtract(h_prev, n, out=h)
-        h *= z
-        h += n
-        h_prev = h
-    return h_seq, {"x": x, "H": H, "gates": gates, "h0": h0, "h_seq": h_seq, "n_seq": n_seq, "W_all": W_all, "U_all": U_all, "h_T": h_seq[-1]}
+    with np.errstate(over="ignore"):  # e^{-a} = inf inside σ gives exactly 0
+        for t in range(T):
+            pre = gates[:, t]
+            a_n, r, z, a_n_h = pre
+            np.matmul(h_prev, U_all.T, out=rec)
+            pre[1:] += rec.reshape(B, 3, H).transpose(1, 0, 2)
+            blk = pre[1:3]  # r, z = sigmoid(·)
+            blk *= -1
+            np.exp(blk, out=blk)
+            blk += 1
+            np.reciprocal(blk, out=blk)
+            # n = tanh(W_n @ x + b_n + r * (U_n @ h_prev + bh_n))
+            n = n_seq[t]
+            np.multiply(a_n_h, r, out=n)
+            n += a_n
+            np.tanh(n, out=n)
+            # h = (1 - z) * n + z * h_prev
+            h = h_seq[t]
+            np.subtract(h_prev, n, out=h)
+            h *= z
+            h += n
+            h_prev = h
+    return h_seq, {"x": x, "H": H, "gates": gates, "h0": h0, "h_seq": h_seq, "n_seq": n_seq, "U_all": U_all, "h_T": h_seq[-1]}
 
 
 def backward(params, cache, dh_seq, dh_T=None):
@@ -73,18 +75,21 @@ def backward(params, cache, dh_seq, dh_T=None):
     """
     (dh_seq,), (d_h_next,) = check_backward(
         CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T})
-    x, H, gates, h0, h_seq, n_seq, W_all, U_all = (cache["x"], cache["H"], cache["gates"], cache["h0"], cache["h_seq"], cache["n_seq"], cache["W_all"], cache["U_all"])
+    x, H, gates, h0, h_seq, n_seq, U_all = (cache["x"], cache["H"], cache["gates"], cache["h0"], cache["h_seq"], cache["n_seq"], cache["U_all"])
     T, B, D = x.shape
-    d_gates = np.empty_like(gates)
+    # δ of the pre-activations: computed per step in d_pre (4, B, H), stored as rows of
+    # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop
+    d_pre = np.empty((4, B, H), x.dtype)
+    d_a_n, d_r, d_z, d_a_n_h = d_pre
+    d_pre_seq = np.empty((T, B, 4 * H), x.dtype)
     d_h = np.empty((B, H), x.dtype)
     d_n = np.empty((B, H), x.dtype)
     tmp0 = np.empty((B, H), x.dtype)
-    tmp_block0 = np.empty((B, 2 * H), x.dtype)
+    tmp_block0 = np.empty((2, B, H), x.dtype)
     for t in reversed(range(T)):
-        pre, d_pre = gates[t], d_gates[t]
+        pre, d_rows = gates[:, t], d_pre_seq[t]
         h_prev = h_seq[t - 1] if t else h0
-        r, z, a_n_h = pre[:, H:2 * H], pre[:, 2 * H:3 * H], pre[:, 3 * H:]
-        d_a_n, d_r, d_z, d_a_n_h = d_pre[:, :H], d_pre[:, H:2 * H], d_pre[:, 2 * H:3 * H], d_pre[:, 3 * H:]
+        r, z, a_n_h = pre[1], pre[2], pre[3]
         n = n_seq[t]
         # δh
         np.add(d_h_next, dh_seq[t], out=d_h)
@@ -103,21 +108,23 @@ def backward(params, cache, dh_seq, dh_T=None):
         # δr
         np.multiply(a_n_h, d_a_n, out=d_r)
         # δ pre-activations of r, z: times sigmoid'
-        blk, d_blk, tmp_blk = pre[:, H:3 * H], d_pre[:, H:3 * H], tmp_block0
+        blk, d_blk, tmp_blk = pre[1:3], d_pre[1:3], tmp_block0[:2]
         np.subtract(1, blk, out=tmp_blk)
         tmp_blk *= blk
         d_blk *= tmp_blk
+        np.copyto(d_rows.reshape(B, 4, H), d_pre.transpose(1, 0, 2))
         # δh_prev, handed to step t - 1
-        np.matmul(d_pre[:, H:], U_all, out=d_h_next)
+        np.matmul(d_rows[:, H:], U_all, out=d_h_next)
         np.multiply(d_h, z, out=tmp0)
         d_h_next += tmp0
-    # sums over time and batch: one GEMM per fused weight
-    d_gates2 = d_gates.reshape(T * B, 4 * H)
+    # sums over time and batch: one GEMM per group of weights that share a source
+    d_all = d_pre_seq.reshape(T * B, 4 * H)
     x2 = x.reshape(T * B, D)
-    d_W_all = d_gates2[:, :3 * H].T @ x2
-    d_x = (d_gates2[:, :3 * H] @ W_all).reshape(T, B, D)
-    d_U_all = d_gates2[:B, H:].T @ h0 + d_gates2[B:, H:].T @ h_seq[:-1].reshape((T - 1) * B, H)
-    d_bias = d_gates2.sum(axis=0)
+    d_W_all = d_all[:, :3 * H].T @ x2
+    d_x = d_all[:, :3 * H] @ np.concatenate([params["W_n"], params["W_r"], params["W_z"]])
+    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]]).reshape(T * B, H)
+    d_U_all = d_all[:, H:].T @ h_prev_seq
+    d_bias = d_all.sum(axis=0)
     return {
         "W_r": d_W_all[H:2 * H],
         "U_r": d_U_all[:H],
@@ -130,7 +137,7 @@ def backward(params, cache, dh_seq, dh_T=None):
         "b_z": d_bias[2 * H:3 * H],
         "bh_z": d_bias[2 * H:3 * H].copy(),
         "b_n": d_bias[:H],
-        "bh_n": d_bias[3 * H:],
-        "x": d_x,
+        "bh_n": d_bias[3 * H:4 * H],
+        "x": d_x.reshape(T, B, D),
         "h0": d_h_next,
     }

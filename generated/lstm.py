@@ -33,43 +33,46 @@ def forward(params, x, h0=None, c0=None, check_finite=False):
     x, (h0, c0), H = check_forward(
         CELL, PARAM_SHAPES, params, x, {"h0": h0, "c0": c0}, check_finite)
     T, B, D = x.shape
-    W_all = np.concatenate([params["W_i"], params["W_f"], params["W_o"], params["W_g"]])  # rows: i f o g
+    x2 = x.reshape(T * B, D)
     U_all = np.concatenate([params["U_i"], params["U_f"], params["U_o"], params["U_g"]])  # rows: i f o g
-    bias = np.concatenate([params["b_i"] + params["bh_i"], params["b_f"] + params["bh_f"], params["b_o"] + params["bh_o"], params["b_g"] + params["bh_g"]])
-    # pre-activations of every step; the input projections of all steps are one GEMM
-    gates = np.empty((T, B, 4 * H), x.dtype)
-    np.matmul(x.reshape(T * B, D), W_all.T, out=gates.reshape(T * B, 4 * H))
-    gates += bias
+    # pre-activations, one (T, B, H) slab each: i f o g; the input projections of all steps
+    gates = np.empty((4, T, B, H), x.dtype)
+    np.matmul(x2, params["W_i"].T, out=gates[0].reshape(T * B, H))
+    np.matmul(x2, params["W_f"].T, out=gates[1].reshape(T * B, H))
+    np.matmul(x2, params["W_o"].T, out=gates[2].reshape(T * B, H))
+    np.matmul(x2, params["W_g"].T, out=gates[3].reshape(T * B, H))
+    gates += np.stack([params["b_i"] + params["bh_i"], params["b_f"] + params["bh_f"], params["b_o"] + params["bh_o"], params["b_g"] + params["bh_g"]])[:, None, None]
     h_seq = np.empty((T, B, H), x.dtype)
     c_seq = np.empty((T, B, H), x.dtype)
     tanh_c_seq = np.empty((T, B, H), x.dtype)
     tmp0 = np.empty((B, H), x.dtype)
     rec = np.empty((B, 4 * H), x.dtype)
     h_prev, c_prev = h0, c0
-    for t in range(T):
-        pre = gates[t]
-        np.matmul(h_prev, U_all.T, out=rec)
-        pre += rec
-        blk = pre[:, :3 * H]  # i, f, o = sigmoid(·)
-        blk *= 0.5
-        np.tanh(blk, out=blk)
-        blk *= 0.5
-        blk += 0.5
-        blk = pre[:, 3 * H:]  # g = tanh(·)
-        np.tanh(blk, out=blk)
-        i, f, o, g = pre[:, :H], pre[:, H:2 * H], pre[:, 2 * H:3 * H], pre[:, 3 * H:]
-        # c = f * c_prev + i * g
-        c = c_seq[t]
-        np.multiply(c_prev, f, out=c)
-        np.multiply(g, i, out=tmp0)
-        c += tmp0
-        # h = o * tanh(c)
-        tanh_c = tanh_c_seq[t]
-        np.tanh(c, out=tanh_c)
-        h = h_seq[t]
-        np.multiply(o, tanh_c, out=h)
-        h_prev, c_prev = h, c
-    return h_seq, {"x": x, "H": H, "gates": gates, "h0": h0, "c0": c0, "h_seq": h_seq, "c_seq": c_seq, "tanh_c_seq": tanh_c_seq, "W_all": W_all, "U_all": U_all, "h_T": h_seq[-1], "c_T": c_seq[-1]}
+    with np.errstate(over="ignore"):  # e^{-a} = inf inside σ gives exactly 0
+        for t in range(T):
+            pre = gates[:, t]
+            i, f, o, g = pre
+            np.matmul(h_prev, U_all.T, out=rec)
+            pre += rec.reshape(B, 4, H).transpose(1, 0, 2)
+            blk = pre[:3]  # i, f, o = sigmoid(·)
+            blk *= -1
+            np.exp(blk, out=blk)
+            blk += 1
+            np.reciprocal(blk, out=blk)
+            blk = pre[3:]  # g = tanh(·)
+            np.tanh(blk, out=blk)
+            # c = f * c_prev + i * g
+            c = c_seq[t]
+            np.multiply(c_prev, f, out=c)
+            np.multiply(g, i, out=tmp0)
+            c += tmp0
+            # h = o * tanh(c)
+            tanh_c = tanh_c_seq[t]
+            np.tanh(c, out=tanh_c)
+            h = h_seq[t]
+            np.multiply(o, tanh_c, out=h)
+            h_prev, c_prev = h, c
+    return h_seq, {"x": x, "H": H, "gates": gates, "h0": h0, "c0": c0, "h_seq": h_seq, "c_seq": c_seq, "tanh_c_seq": tanh_c_seq, "U_all": U_all, "h_T": h_seq[-1], "c_T": c_seq[-1]}
 
 
 def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
@@ -79,17 +82,20 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
     """
     (dh_seq,), (d_h_next, d_c_next) = check_backward(
         CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T, "dc_T": dc_T})
-    x, H, gates, h0, c0, h_seq, c_seq, tanh_c_seq, W_all, U_all = (cache["x"], cache["H"], cache["gates"], cache["h0"], cache["c0"], cache["h_seq"], cache["c_seq"], cache["tanh_c_seq"], cache["W_all"], cache["U_all"])
+    x, H, gates, h0, c0, h_seq, c_seq, tanh_c_seq, U_all = (cache["x"], cache["H"], cache["gates"], cache["h0"], cache["c0"], cache["h_seq"], cache["c_seq"], cache["tanh_c_seq"], cache["U_all"])
     T, B, D = x.shape
-    d_gates = np.empty_like(gates)
+    # δ of the pre-activations: computed per step in d_pre (4, B, H), stored as rows of
+    # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop
+    d_pre = np.empty((4, B, H), x.dtype)
+    d_i, d_f, d_o, d_g = d_pre
+    d_pre_seq = np.empty((T, B, 4 * H), x.dtype)
     d_h = np.empty((B, H), x.dtype)
     d_c = np.empty((B, H), x.dtype)
-    tmp_block0 = np.empty((B, 3 * H), x.dtype)
+    tmp_block0 = np.empty((3, B, H), x.dtype)
     for t in reversed(range(T)):
-        pre, d_pre = gates[t], d_gates[t]
+        pre, d_rows = gates[:, t], d_pre_seq[t]
         c_prev = c_seq[t - 1] if t else c0
-        i, f, o, g = pre[:, :H], pre[:, H:2 * H], pre[:, 2 * H:3 * H], pre[:, 3 * H:]
-        d_i, d_f, d_o, d_g = d_pre[:, :H], d_pre[:, H:2 * H], d_pre[:, 2 * H:3 * H], d_pre[:, 3 * H:]
+        i, f, o, g = pre
         tanh_c = tanh_c_seq[t]
         # δh
         np.add(d_h_next, dh_seq[t], out=d_h)
@@ -108,26 +114,28 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
         # δi
         np.multiply(d_c, g, out=d_i)
         # δ pre-activations of i, f, o: times sigmoid'
-        blk, d_blk, tmp_blk = pre[:, :3 * H], d_pre[:, :3 * H], tmp_block0
+        blk, d_blk, tmp_blk = pre[:3], d_pre[:3], tmp_block0[:3]
         np.subtract(1, blk, out=tmp_blk)
         tmp_blk *= blk
         d_blk *= tmp_blk
         # δ pre-activations of g: times tanh'
-        blk, d_blk, tmp_blk = pre[:, 3 * H:], d_pre[:, 3 * H:], tmp_block0[:, :H]
+        blk, d_blk, tmp_blk = pre[3:], d_pre[3:], tmp_block0[:1]
         np.square(blk, out=tmp_blk)
         np.subtract(1, tmp_blk, out=tmp_blk)
         d_blk *= tmp_blk
+        np.copyto(d_rows.reshape(B, 4, H), d_pre.transpose(1, 0, 2))
         # δh_prev, handed to step t - 1
-        np.matmul(d_pre, U_all, out=d_h_next)
+        np.matmul(d_rows, U_all, out=d_h_next)
         # δc_prev, handed to step t - 1
         np.multiply(d_c, f, out=d_c_next)
-    # sums over time and batch: one GEMM per fused weight
-    d_gates2 = d_gates.reshape(T * B, 4 * H)
+    # sums over time and batch: one GEMM per group of weights that share a source
+    d_all = d_pre_seq.reshape(T * B, 4 * H)
     x2 = x.reshape(T * B, D)
-    d_W_all = d_gates2.T @ x2
-    d_x = (d_gates2 @ W_all).reshape(T, B, D)
-    d_U_all = d_gates2[:B].T @ h0 + d_gates2[B:].T @ h_seq[:-1].reshape((T - 1) * B, H)
-    d_bias = d_gates2.sum(axis=0)
+    d_W_all = d_all.T @ x2
+    d_x = d_all @ np.concatenate([params["W_i"], params["W_f"], params["W_o"], params["W_g"]])
+    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]]).reshape(T * B, H)
+    d_U_all = d_all.T @ h_prev_seq
+    d_bias = d_all.sum(axis=0)
     return {
         "W_i": d_W_all[:H],
         "U_i": d_U_all[:H],
@@ -141,11 +149,11 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
         "bh_i": d_bias[:H].copy(),
         "b_f": d_bias[H:2 * H],
         "bh_f": d_bias[H:2 * H].copy(),
-        "b_g": d_bias[3 * H:],
-        "bh_g": d_bias[3 * H:].copy(),
+        "b_g": d_bias[3 * H:4 * H],
+        "bh_g": d_bias[3 * H:4 * H].copy(),
         "b_o": d_bias[2 * H:3 * H],
         "bh_o": d_bias[2 * H:3 * H].copy(),
-        "x": d_x,
+        "x": d_x.reshape(T, B, D),
         "h0": d_h_next,
         "c0": d_c_next,
     }

@@ -28,25 +28,24 @@ def forward(params, x, h0=None, check_finite=False):
     x, (h0,), H = check_forward(
         CELL, PARAM_SHAPES, params, x, {"h0": h0}, check_finite)
     T, B, D = x.shape
-    W_all = np.concatenate([params["W_h"]])  # rows: h
+    x2 = x.reshape(T * B, D)
     U_all = np.concatenate([params["U_h"]])  # rows: h
-    bias = np.concatenate([params["b_h"] + params["bh_h"]])
-    # pre-activations of every step; the input projections of all steps are one GEMM
-    gates = np.empty((T, B, H), x.dtype)
-    np.matmul(x.reshape(T * B, D), W_all.T, out=gates.reshape(T * B, H))
-    gates += bias
+    # pre-activations, one (T, B, H) slab each: h; the input projections of all steps
+    gates = np.empty((1, T, B, H), x.dtype)
+    np.matmul(x2, params["W_h"].T, out=gates[0].reshape(T * B, H))
+    gates += np.stack([params["b_h"] + params["bh_h"]])[:, None, None]
     rec = np.empty((B, H), x.dtype)
     h_prev = h0
     for t in range(T):
-        pre = gates[t]
+        pre = gates[:, t]
+        h, = pre
         np.matmul(h_prev, U_all.T, out=rec)
-        pre += rec
-        blk = pre[:, :]  # h = tanh(·)
+        pre += rec.reshape(B, 1, H).transpose(1, 0, 2)
+        blk = pre[:]  # h = tanh(·)
         np.tanh(blk, out=blk)
-        h, = pre[:, :],
         h_prev = h
-    h_seq = gates
-    return h_seq, {"x": x, "H": H, "gates": gates, "h0": h0, "W_all": W_all, "U_all": U_all, "h_T": h_seq[-1]}
+    h_seq = gates[0]
+    return h_seq, {"x": x, "H": H, "gates": gates, "h0": h0, "U_all": U_all, "h_T": h_seq[-1]}
 
 
 def backward(params, cache, dh_seq, dh_T=None):
@@ -56,36 +55,41 @@ def backward(params, cache, dh_seq, dh_T=None):
     """
     (dh_seq,), (d_h_next,) = check_backward(
         CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T})
-    x, H, gates, h0, W_all, U_all = (cache["x"], cache["H"], cache["gates"], cache["h0"], cache["W_all"], cache["U_all"])
+    x, H, gates, h0, U_all = (cache["x"], cache["H"], cache["gates"], cache["h0"], cache["U_all"])
     T, B, D = x.shape
-    h_seq = gates
-    d_gates = np.empty_like(gates)
-    tmp_block0 = np.empty((B, H), x.dtype)
+    h_seq = gates[0]
+    # δ of the pre-activations: computed per step in d_pre (1, B, H), stored as rows of
+    # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop
+    d_pre = np.empty((1, B, H), x.dtype)
+    d_h, = d_pre
+    d_pre_seq = np.empty((T, B, H), x.dtype)
+    tmp_block0 = np.empty((1, B, H), x.dtype)
     for t in reversed(range(T)):
-        pre, d_pre = gates[t], d_gates[t]
-        h, = pre[:, :],
-        d_h, = d_pre[:, :],
+        pre, d_rows = gates[:, t], d_pre_seq[t]
+        h, = pre
         # δh
         np.add(d_h_next, dh_seq[t], out=d_h)
         # δ pre-activations of h: times tanh'
-        blk, d_blk, tmp_blk = pre[:, :], d_pre[:, :], tmp_block0
+        blk, d_blk, tmp_blk = pre[:], d_pre[:], tmp_block0[:1]
         np.square(blk, out=tmp_blk)
         np.subtract(1, tmp_blk, out=tmp_blk)
         d_blk *= tmp_blk
+        np.copyto(d_rows.reshape(B, 1, H), d_pre.transpose(1, 0, 2))
         # δh_prev, handed to step t - 1
-        np.matmul(d_pre, U_all, out=d_h_next)
-    # sums over time and batch: one GEMM per fused weight
-    d_gates2 = d_gates.reshape(T * B, H)
+        np.matmul(d_rows, U_all, out=d_h_next)
+    # sums over time and batch: one GEMM per group of weights that share a source
+    d_all = d_pre_seq.reshape(T * B, H)
     x2 = x.reshape(T * B, D)
-    d_W_all = d_gates2.T @ x2
-    d_x = (d_gates2 @ W_all).reshape(T, B, D)
-    d_U_all = d_gates2[:B].T @ h0 + d_gates2[B:].T @ h_seq[:-1].reshape((T - 1) * B, H)
-    d_bias = d_gates2.sum(axis=0)
+    d_W_all = d_all.T @ x2
+    d_x = d_all @ np.concatenate([params["W_h"]])
+    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]]).reshape(T * B, H)
+    d_U_all = d_all.T @ h_prev_seq
+    d_bias = d_all.sum(axis=0)
     return {
         "W_h": d_W_all[:H],
         "U_h": d_U_all[:H],
-        "b_h": d_bias[:],
-        "bh_h": d_bias[:].copy(),
-        "x": d_x,
+        "b_h": d_bias[:H],
+        "bh_h": d_bias[:H].copy(),
+        "x": d_x.reshape(T, B, D),
         "h0": d_h_next,
     }

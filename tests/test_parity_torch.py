@@ -44,10 +44,11 @@ def test_float32_parity(cell, shape):
 
 
 @pytest.mark.parametrize("cell", TORCH_CELLS)
-@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (1, 3, 4, 5), (9, 1, 3, 2), (4, 6, 10, 3)])
-def test_edge_shapes(cell, shape):
-    """T = 1, B = 1, H ≠ D in both directions."""
-    check_parity(cell, *shape, seed=7, dtype=np.float64)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (4, 1, 1, 1), (1, 3, 4, 5), (9, 1, 3, 2), (4, 6, 10, 3)])
+def test_edge_shapes(cell, shape, dtype):
+    """T = 1, B = 1, H = 1, H ≠ D in both directions."""
+    check_parity(cell, *shape, seed=7, dtype=dtype)
 
 
 @pytest.mark.parametrize("cell", TORCH_CELLS)
