@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import random
 import statistics
 import time
 from typing import Callable
@@ -26,6 +27,7 @@ from derive.counts import count
 SHAPES = [(50, 32, 128, 256), (200, 16, 64, 128), (50, 64, 256, 512)]
 CELLS = ["lstm", "gru", "rnn"]
 DTYPES = [np.float32, np.float64]
+SETTLE = 0.05  # seconds of idle time before each timed call
 
 
 def gemm_floor(G: int, T: int, B: int, D: int, H: int, dtype) -> tuple[Callable, Callable]:
@@ -85,13 +87,22 @@ def contenders(cell: str, T: int, B: int, D: int, H: int, dtype) -> dict[str, Ca
 
 
 def measure(fns: dict[str, Callable], repeats: int) -> dict[str, float]:
+    """Median time of each contender; each repetition runs all of them once, in a shuffled order.
+
+    A pause before every call lets the thread pools of the previous contender (OpenMP, OpenBLAS)
+    stop spinning, so that no contender pays for the one before it.
+    """
     for fn in fns.values():  # warm up
         fn()
+    order = random.Random(0)
+    names = list(fns)
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        for name, fn in fns.items():
+        order.shuffle(names)
+        for name in names:
+            time.sleep(SETTLE)
             start = time.perf_counter()
-            fn()
+            fns[name]()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(ts) for name, ts in times.items()}
 

@@ -28,6 +28,11 @@ def _tuple(names: list[str]) -> str:
     return ", ".join(names) + ("," if len(names) == 1 else "")
 
 
+def _assign(names: list[str], values: list[str]) -> str:
+    """``a = x`` or ``a, b = x, y``."""
+    return f"{', '.join(names)} = {', '.join(values)}"
+
+
 def _times_h(k: int) -> str:
     return "H" if k == 1 else f"{k} * H"
 
@@ -60,7 +65,7 @@ class KernelWriter:
         if var is None:  # a local name such as the block variable
             return s.name
         if var.kind == "loss":
-            return f"d{var.of.name}_seq[t]"
+            return f"d{var.of.name}_seq[t, :live]"
         if var.kind == "adjoint" and var.of.kind == "preact" and self.L.gate_column(var.of.of.name):
             return "d_" + var.of.of.name
         return s.name
@@ -110,32 +115,34 @@ class KernelWriter:
         temps = Temps()
         step = self._forward_step(InplacePrinter(lambda s: s.name, temps), temps)
         lines = [
-            f"def forward(params, x, {', '.join(s + '=None' for s in states0)}, check_finite=False):",
+            f"def forward(params, x, {', '.join(s + '=None' for s in states0)}, lengths=None, check_finite=False):",
             f'    """Run the cell over x; return {out}_seq (T, B, H) and the cache for backward.',
             "",
-            "    Initial states default to zeros; check_finite=True rejects NaN and Inf in the inputs.",
+            "    Initial states default to zeros. With lengths (one per sequence) the outputs after a",
+            "    sequence's end are zero and its state stays at its last step. check_finite=True rejects",
+            "    NaN and Inf in the inputs.",
             '    """',
-            f"    x, ({_tuple(states0)}), H = check_forward(",
+            f"    x, ({_tuple(states0)}), H, batch = check_forward(",
             f"        CELL, PARAM_SHAPES, params, x, {{{', '.join(f'{chr(34)}{s}{chr(34)}: {s}' for s in states0)}}}, "
-            "check_finite)",
+            "lengths, check_finite)",
             "    T, B, D = x.shape",
             *self._input_projection(),
-            *(f"    {n}_seq = np.empty((T, B, H), x.dtype)" for n in self.seqs),
-            *(f"    {n}_buf = np.empty((B, H), x.dtype)" for n in self.buffers),
-            *(f"    {n} = np.empty((B, H), x.dtype)" for n in temps.names()),
+            *(f"    {n}_seq = np.zeros((T, B, H), x.dtype)" for n in self.seqs),
+            *(f"    {n}_buf = np.empty((B, H), x.dtype)" for n in [*self.buffers, *temps.names()]),
         ]
         if self.n_h:
             lines.append(f"    rec = np.empty((B, {_times_h(self.n_h)}), x.dtype)")
         lines.append(f"    {', '.join(s + PREV_SUFFIX for s in cell.states)} = {', '.join(states0)}")
-        loop = ["for t in range(T):", *(INDENT + line for line in step)]
+        loop = ["for t, live in enumerate(batch.active):  # live: rows still running", *(INDENT + line for line in step)]
         if self.has_sigmoid:
             loop = ["with np.errstate(over=\"ignore\"):  # e^{-a} = inf inside σ gives exactly 0",
                     *(INDENT + line for line in loop)]
         lines += [INDENT + line for line in loop]
         lines += self._gate_sequences()
-        cache = ["x", "H", "gates", *states0, *(n + "_seq" for n in self.seqs)] + ["U_all"] * bool(self.n_h)
-        entries = [f'"{k}": {k}' for k in cache] + [f'"{s}_T": {s}_seq[-1]' for s in cell.states]
-        lines.append(f"    return {out}_seq, {{{', '.join(entries)}}}")
+        cache = ["x", "H", "batch", "gates", *states0, *(n + "_seq" for n in self.seqs)] + ["U_all"] * bool(self.n_h)
+        entries = [f'"{k}": {k}' for k in cache]
+        entries += [f'"{s}_T": batch.unsort(batch.final({s}_seq, {s}0), 0)' for s in cell.states]
+        lines.append(f"    return batch.unsort({out}_seq, 1), {{{', '.join(entries)}}}")
         return lines
 
     def _input_projection(self) -> list[str]:
@@ -173,11 +180,13 @@ class KernelWriter:
 
     def _forward_step(self, printer: InplacePrinter, temps: Temps) -> list[str]:
         d, L = self.d, self.L
-        lines = ["pre = gates[:, t]", f"{_tuple([self.slab_name(c) for c in L.columns])} = pre"]
+        prevs = [s + PREV_SUFFIX for s in self.cell.states]
+        lines = ["pre = gates[:, t, :live]", f"{_tuple([self.slab_name(c) for c in L.columns])} = pre",
+                 _assign(prevs, [p + "[:live]" for p in prevs])]
         if self.n_h:
             target = "pre" if L.h_cols == (0, self.P) else f"pre[{self.h_rows()}]"
-            lines += [f"np.matmul({L.primary}{PREV_SUFFIX}, U_all.T, out=rec)",
-                      f"{target} += rec.reshape(B, {self.n_h}, H).transpose(1, 0, 2)"]
+            lines += [f"np.matmul({L.primary}{PREV_SUFFIX}, U_all.T, out=rec[:live])",
+                      f"{target} += rec[:live].reshape(live, {self.n_h}, H).transpose(1, 0, 2)"]
         for block in L.blocks:
             names = ", ".join(c.preact.node for c in L.columns[block.start:block.stop])
             lines.append(f"blk = pre[{rows(block.start, block.stop, self.P)}]  # {names} = {block.func}(·)")
@@ -189,11 +198,16 @@ class KernelWriter:
                 lines.append(f"# {node.name} = {node.text}")
                 lines += self._node_forward(printer, temps, d.node(node.name), column, computed)
         lines.append(f"{', '.join(s + PREV_SUFFIX for s in self.cell.states)} = {', '.join(self.cell.states)}")
+        output = self.L.gate_column(self.cell.output)
+        if output is not None:  # a gate slab is the output: rows that have finished read zero
+            lines.append(f"gates[{output.index}, t, live:] = 0")
+        if temps.count:
+            lines.insert(3, _assign(temps.names(), [f"{t}_buf[:live]" for t in temps.names()]))
         return lines
 
     def _home(self, name: str) -> str:
         """``name = name_seq[t]`` for stored values, ``name = name_buf`` for scratch."""
-        return f"{name} = {name}_seq[t]" if name in self.seqs else f"{name} = {name}_buf"
+        return f"{name} = {name}_seq[t, :live]" if name in self.seqs else f"{name} = {name}_buf[:live]"
 
     def _node_forward(self, printer: InplacePrinter, temps: Temps, eq, column: Column | None,
                       computed: set) -> list[str]:
@@ -205,7 +219,7 @@ class KernelWriter:
         for p in eq.preacts:
             target = self.slab_name(self.L.column(p.symbol))
             for term in self.L.column(p.symbol).secondary:
-                source = "x[t]" if term.source == self.d.x else term.source.name
+                source = "x[t, :live]" if term.source == self.d.x else term.source.name
                 tmp = temps.take()
                 lines += [f"np.matmul({source}, {term.weight}.T, out={tmp})", f"{target} += {tmp}"]
                 temps.give(tmp)
@@ -218,13 +232,13 @@ class KernelWriter:
     def backward(self) -> list[str]:
         cell, out = self.cell, self.cell.output
         finals = [f"d{s}_T" for s in cell.states]
-        carries = [f"d_{s}_next" for s in cell.states]
+        carries = [f"d_{s}_carry" for s in cell.states]
         temps, block_temps = Temps(), Temps("tmp_block")
         printer = InplacePrinter(self.adjoint_name, temps)
         step = self._backward_step(printer, block_temps)
         adjoint_buffers = [a.target.name for a in self.d.backward if self.d.vars[a.target].of.kind == "node"
                            and self.L.gate_column(self.d.vars[a.target].of.name) is None]
-        stored = ["x", "H", "gates", *(s + "0" for s in cell.states), *(n + "_seq" for n in self.seqs)]
+        stored = ["x", "H", "batch", "gates", *(s + "0" for s in cell.states), *(n + "_seq" for n in self.seqs)]
         stored += ["U_all"] * bool(self.n_h)
         finals_text = ", ".join(f'"{f}": {f}' for f in finals)
         widest = max((b.stop - b.start for b in self.L.blocks), default=1)
@@ -245,14 +259,14 @@ class KernelWriter:
             *(f'    {v} = params["{v}"]' for v in self._vector_params_read()),
             f"    # δ of the pre-activations: computed per step in d_pre ({self.P}, B, H), stored as rows of",
             "    # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop",
-            f"    d_pre = np.empty(({self.P}, B, H), x.dtype)",
-            f"    {_tuple([self.preact_adjoint(c.preact.symbol) for c in self.L.columns])} = d_pre",
-            f"    d_pre_seq = np.empty((T, B, {_times_h(self.P)}), x.dtype)",
-            *(f"    {n} = np.empty((B, H), x.dtype)" for n in adjoint_buffers),
-            *(f"    {n} = np.empty((B, H), x.dtype)" for n in temps.names()),
-            *(f"    {n} = np.empty(({widest}, B, H), x.dtype)" for n in block_temps.names()),
+            f"    d_pre_buf = np.empty(({self.P}, B, H), x.dtype)",
+            f"    d_pre_seq = np.zeros((T, B, {_times_h(self.P)}), x.dtype)",
+            *(f"    {n}_buf = np.empty((B, H), x.dtype)" for n in [*adjoint_buffers, *temps.names()]),
+            *(f"    {n}_buf = np.empty(({widest}, B, H), x.dtype)" for n in block_temps.names()),
             *(f"    {a.target.name} = np.zeros(H, x.dtype)" for a in self.d.vector_grads),
             "    for t in reversed(range(T)):",
+            "        live = batch.active[t]  # rows still running",
+            *(INDENT * 2 + line for line in self._backward_views(adjoint_buffers, temps)),
             *(INDENT * 2 + line for line in step),
             *self._parameter_gradients(),
         ]
@@ -261,11 +275,10 @@ class KernelWriter:
         d, L = self.d, self.L
         reads = {s for a in (*d.backward, *d.carries, *d.vector_grads) for s in a.expr.free_symbols}
         read_names = {s.name for s in reads}
-        lines = ["pre, d_rows = gates[:, t], d_pre_seq[t]"]
-        lines += [f"{s.name} = {d.vars[s].of.name}_seq[t - 1] if t else {d.vars[s].of.name}0"
-                  for s in sorted(reads, key=str) if d.vars[s].kind == "prev"]
+        lines = [f"{s.name} = {d.vars[s].of.name}_seq[t - 1, :live] if t else {d.vars[s].of.name}0[:live]"
+                 for s in sorted(reads, key=str) if d.vars[s].kind == "prev"]
         lines += self.unpack([self.slab_name(c) for c in L.columns], "pre", read_names)
-        lines += [f"{s.name} = {s.name}_seq[t]" for s in sorted(reads, key=str) if s.name in self.seqs]
+        lines += [f"{s.name} = {s.name}_seq[t, :live]" for s in sorted(reads, key=str) if s.name in self.seqs]
         for a in d.backward:
             lines += self._adjoint(printer, a)
         for block in L.blocks:
@@ -274,10 +287,21 @@ class KernelWriter:
             tmp = printer.temps.take()
             lines += [*printer.assign(a.expr, tmp), f"{a.target.name} += {tmp}.sum(axis=0)"]
             printer.temps.give(tmp)
-        lines.append(f"np.copyto(d_rows.reshape(B, {self.P}, H), d_pre.transpose(1, 0, 2))")
+        lines.append(f"np.copyto(d_rows.reshape(live, {self.P}, H), d_pre.transpose(1, 0, 2))")
         for a in d.carries:
             lines += self._carry(printer, a)
         return lines
+
+    def _backward_views(self, buffers: list[str], temps: Temps) -> list[str]:
+        """The step's views: pre-activations, their δ, and the first n rows of every buffer."""
+        rows_of = [*buffers, *temps.names()]
+        carries = [f"d_{s}_next" for s in self.cell.states]
+        return [
+            "pre, d_pre, d_rows = gates[:, t, :live], d_pre_buf[:, :live], d_pre_seq[t, :live]",
+            f"{_tuple([self.preact_adjoint(c.preact.symbol) for c in self.L.columns])} = d_pre",
+            *([_assign(rows_of, [f"{b}_buf[:live]" for b in rows_of])] if rows_of else []),
+            _assign(carries, [f"d_{s}_carry[:live]" for s in self.cell.states]),
+        ]
 
     def _adjoint(self, printer: InplacePrinter, a: Assign) -> list[str]:
         var = self.d.vars[a.target]
@@ -319,7 +343,7 @@ class KernelWriter:
         names = ", ".join(c.preact.node for c in self.L.columns[block.start:block.stop])
         slabs = rows(block.start, block.stop, self.P)
         return [f"# δ pre-activations of {names}: times {block.func}'",
-                f"blk, d_blk, tmp_blk = pre[{slabs}], d_pre[{slabs}], {tmp}[:{block.stop - block.start}]",
+                f"blk, d_blk, tmp_blk = pre[{slabs}], d_pre[{slabs}], {tmp}_buf[:{block.stop - block.start}, :live]",
                 *printer.assign(derivative, "tmp_blk"), "d_blk *= tmp_blk"]
 
     def _carry(self, printer: InplacePrinter, a: Assign) -> list[str]:
@@ -379,8 +403,8 @@ class KernelWriter:
             text = " + ".join(parts)
             entries.append(f'        "{name}": {text}{".copy()" if text in seen else ""},')
             seen.add(text)
-        entries.append('        "x": d_x.reshape(T, B, D),')
-        entries += [f'        "{s}0": d_{s}_next,' for s in self.cell.states]
+        entries.append('        "x": batch.unsort(d_x.reshape(T, B, D), 1),')
+        entries += [f'        "{s}0": batch.unsort(d_{s}_carry, 0),' for s in self.cell.states]
         return lines + ["    return {", *entries, "    }"]
 
     @staticmethod

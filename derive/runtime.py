@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -9,10 +10,54 @@ import numpy as np
 FLOATS = (np.float32, np.float64)
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Which rows of the batch run at each step.
+
+    With sequence lengths the kernels reorder the batch by decreasing length, so the rows still
+    running at step t are the first ``active[t]``; a finished row is never touched again, which
+    freezes its state at its last step. ``order[k]`` is the original row at sorted position k.
+    """
+
+    active: tuple[int, ...]
+    order: np.ndarray | None = None
+    lengths: np.ndarray | None = None  # in sorted order
+
+    def sort(self, a: np.ndarray, axis: int) -> np.ndarray:
+        return a if self.order is None else np.take(a, self.order, axis=axis)
+
+    def unsort(self, a: np.ndarray, axis: int) -> np.ndarray:
+        return a if self.order is None else np.take(a, np.argsort(self.order), axis=axis)
+
+    def final(self, seq: np.ndarray, initial: np.ndarray) -> np.ndarray:
+        """Each row's state after its last step (sorted order); the initial state for length 0."""
+        if self.lengths is None:
+            return seq[-1]
+        last = np.maximum(self.lengths - 1, 0)
+        return np.where((self.lengths > 0)[:, None], seq[last, np.arange(len(last))], initial)
+
+
+def batch_of(where: str, lengths, T: int, B: int) -> Batch:
+    """The active rows per step for optional per-sequence lengths (0 <= length <= T)."""
+    if lengths is None:
+        return Batch((B,) * T)
+    lengths = np.asarray(lengths)
+    if lengths.shape != (B,) or lengths.dtype.kind not in "iu":
+        raise ValueError(f"{where}: lengths must be {B} integers (one per sequence), got "
+                         f"shape {lengths.shape} dtype {lengths.dtype}")
+    if B and (lengths.min() < 0 or lengths.max() > T):
+        raise ValueError(f"{where}: lengths must lie in [0, T] = [0, {T}], got {lengths.min()}..{lengths.max()}")
+    order = np.argsort(-lengths, kind="stable")
+    ordered = lengths[order]
+    active = tuple(int(n) for n in (ordered[None, :] > np.arange(T)[:, None]).sum(axis=1))
+    keep = None if np.array_equal(order, np.arange(B)) else order
+    return Batch(active, keep, ordered)
+
+
 def check_forward(cell: str, shapes: Mapping[str, tuple[str, ...]], params: Mapping[str, np.ndarray],
-                  x: np.ndarray, initial: Mapping[str, np.ndarray | None],
-                  check_finite: bool = False) -> tuple[np.ndarray, list[np.ndarray], int]:
-    """Validate ``forward``'s arguments; return x (C-contiguous), the initial states and H."""
+                  x: np.ndarray, initial: Mapping[str, np.ndarray | None], lengths=None,
+                  check_finite: bool = False) -> tuple[np.ndarray, list[np.ndarray], int, Batch]:
+    """Validate ``forward``'s arguments; return x and initial states in batch order, H, the Batch."""
     where = f"{cell}.forward"
     x = _float_array(where, "x", x, None)
     if x.ndim != 3 or 0 in x.shape:
@@ -23,7 +68,8 @@ def check_forward(cell: str, shapes: Mapping[str, tuple[str, ...]], params: Mapp
               else _shaped(where, name, value, (B, H), x.dtype) for name, value in initial.items()]
     if check_finite:
         _finite(where, {"x": x, **dict(params), **dict(zip(initial, states))})
-    return np.ascontiguousarray(x), states, H
+    batch = batch_of(where, lengths, T, B)
+    return (np.ascontiguousarray(batch.sort(x, 1)), [batch.sort(s, 0) for s in states], H, batch)
 
 
 def check_params(where: str, shapes: Mapping[str, tuple[str, ...]], params: Mapping[str, np.ndarray],
@@ -47,14 +93,15 @@ def check_params(where: str, shapes: Mapping[str, tuple[str, ...]], params: Mapp
 
 def check_backward(cell: str, cache: Mapping, grads_in: Mapping[str, np.ndarray | None],
                    finals: Mapping[str, np.ndarray | None]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Validate ``backward``'s output gradients; final-state gradients come back as fresh buffers."""
+    """Validate ``backward``'s output gradients; return them in batch order, final states as new buffers."""
     where = f"{cell}.backward"
-    if not isinstance(cache, Mapping) or "x" not in cache:
+    if not isinstance(cache, Mapping) or "batch" not in cache:
         raise ValueError(f"{where}: cache must be the dict returned by {cell}.forward")
     T, B, _ = cache["x"].shape
-    H, dtype = cache["H"], cache["x"].dtype
-    seqs = [_shaped(where, name, value, (T, B, H), dtype) for name, value in grads_in.items()]
-    states = [np.zeros((B, H), dtype) if value is None else _shaped(where, name, value, (B, H), dtype).copy()
+    H, dtype, batch = cache["H"], cache["x"].dtype, cache["batch"]
+    seqs = [batch.sort(_shaped(where, name, value, (T, B, H), dtype), 1) for name, value in grads_in.items()]
+    states = [np.zeros((B, H), dtype) if value is None
+              else np.array(batch.sort(_shaped(where, name, value, (B, H), dtype), 0))
               for name, value in finals.items()]
     return seqs, states
 

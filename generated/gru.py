@@ -23,13 +23,15 @@ STATES = ('h',)
 PARAM_SHAPES = {"W_r": ('H', 'D'), "U_r": ('H', 'H'), "W_z": ('H', 'D'), "U_z": ('H', 'H'), "W_n": ('H', 'D'), "U_n": ('H', 'H'), "b_r": ('H',), "bh_r": ('H',), "b_z": ('H',), "bh_z": ('H',), "b_n": ('H',), "bh_n": ('H',)}
 
 
-def forward(params, x, h0=None, check_finite=False):
+def forward(params, x, h0=None, lengths=None, check_finite=False):
     """Run the cell over x; return h_seq (T, B, H) and the cache for backward.
 
-    Initial states default to zeros; check_finite=True rejects NaN and Inf in the inputs.
+    Initial states default to zeros. With lengths (one per sequence) the outputs after a
+    sequence's end are zero and its state stays at its last step. check_finite=True rejects
+    NaN and Inf in the inputs.
     """
-    x, (h0,), H = check_forward(
-        CELL, PARAM_SHAPES, params, x, {"h0": h0}, check_finite)
+    x, (h0,), H, batch = check_forward(
+        CELL, PARAM_SHAPES, params, x, {"h0": h0}, lengths, check_finite)
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
     U_all = np.concatenate([params["U_r"], params["U_z"], params["U_n"]])  # rows: r z n
@@ -39,33 +41,34 @@ def forward(params, x, h0=None, check_finite=False):
     np.matmul(x2, params["W_r"].T, out=gates[1].reshape(T * B, H))
     np.matmul(x2, params["W_z"].T, out=gates[2].reshape(T * B, H))
     gates += np.stack([params["b_n"], params["b_r"] + params["bh_r"], params["b_z"] + params["bh_z"], params["bh_n"]])[:, None, None]
-    h_seq = np.empty((T, B, H), x.dtype)
-    n_seq = np.empty((T, B, H), x.dtype)
+    h_seq = np.zeros((T, B, H), x.dtype)
+    n_seq = np.zeros((T, B, H), x.dtype)
     rec = np.empty((B, 3 * H), x.dtype)
     h_prev = h0
     with np.errstate(over="ignore"):  # e^{-a} = inf inside σ gives exactly 0
-        for t in range(T):
-            pre = gates[:, t]
+        for t, live in enumerate(batch.active):  # live: rows still running
+            pre = gates[:, t, :live]
             a_n, r, z, a_n_h = pre
-            np.matmul(h_prev, U_all.T, out=rec)
-            pre[1:] += rec.reshape(B, 3, H).transpose(1, 0, 2)
+            h_prev = h_prev[:live]
+            np.matmul(h_prev, U_all.T, out=rec[:live])
+            pre[1:] += rec[:live].reshape(live, 3, H).transpose(1, 0, 2)
             blk = pre[1:3]  # r, z = sigmoid(·)
             blk *= -1
             np.exp(blk, out=blk)
             blk += 1
             np.reciprocal(blk, out=blk)
             # n = tanh(W_n @ x + b_n + r * (U_n @ h_prev + bh_n))
-            n = n_seq[t]
+            n = n_seq[t, :live]
             np.multiply(a_n_h, r, out=n)
             n += a_n
             np.tanh(n, out=n)
             # h = (1 - z) * n + z * h_prev
-            h = h_seq[t]
+            h = h_seq[t, :live]
             np.subtract(h_prev, n, out=h)
             h *= z
             h += n
             h_prev = h
-    return h_seq, {"x": x, "H": H, "gates": gates, "h0": h0, "h_seq": h_seq, "n_seq": n_seq, "U_all": U_all, "h_T": h_seq[-1]}
+    return batch.unsort(h_seq, 1), {"x": x, "H": H, "batch": batch, "gates": gates, "h0": h0, "h_seq": h_seq, "n_seq": n_seq, "U_all": U_all, "h_T": batch.unsort(batch.final(h_seq, h0), 0)}
 
 
 def backward(params, cache, dh_seq, dh_T=None):
@@ -73,26 +76,29 @@ def backward(params, cache, dh_seq, dh_T=None):
 
     Returns a dict with the keys of params and x, h0.
     """
-    (dh_seq,), (d_h_next,) = check_backward(
+    (dh_seq,), (d_h_carry,) = check_backward(
         CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T})
-    x, H, gates, h0, h_seq, n_seq, U_all = (cache["x"], cache["H"], cache["gates"], cache["h0"], cache["h_seq"], cache["n_seq"], cache["U_all"])
+    x, H, batch, gates, h0, h_seq, n_seq, U_all = (cache["x"], cache["H"], cache["batch"], cache["gates"], cache["h0"], cache["h_seq"], cache["n_seq"], cache["U_all"])
     T, B, D = x.shape
     # δ of the pre-activations: computed per step in d_pre (4, B, H), stored as rows of
     # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop
-    d_pre = np.empty((4, B, H), x.dtype)
-    d_a_n, d_r, d_z, d_a_n_h = d_pre
-    d_pre_seq = np.empty((T, B, 4 * H), x.dtype)
-    d_h = np.empty((B, H), x.dtype)
-    d_n = np.empty((B, H), x.dtype)
-    tmp0 = np.empty((B, H), x.dtype)
-    tmp_block0 = np.empty((2, B, H), x.dtype)
+    d_pre_buf = np.empty((4, B, H), x.dtype)
+    d_pre_seq = np.zeros((T, B, 4 * H), x.dtype)
+    d_h_buf = np.empty((B, H), x.dtype)
+    d_n_buf = np.empty((B, H), x.dtype)
+    tmp0_buf = np.empty((B, H), x.dtype)
+    tmp_block0_buf = np.empty((2, B, H), x.dtype)
     for t in reversed(range(T)):
-        pre, d_rows = gates[:, t], d_pre_seq[t]
-        h_prev = h_seq[t - 1] if t else h0
+        live = batch.active[t]  # rows still running
+        pre, d_pre, d_rows = gates[:, t, :live], d_pre_buf[:, :live], d_pre_seq[t, :live]
+        d_a_n, d_r, d_z, d_a_n_h = d_pre
+        d_h, d_n, tmp0 = d_h_buf[:live], d_n_buf[:live], tmp0_buf[:live]
+        d_h_next = d_h_carry[:live]
+        h_prev = h_seq[t - 1, :live] if t else h0[:live]
         r, z, a_n_h = pre[1], pre[2], pre[3]
-        n = n_seq[t]
+        n = n_seq[t, :live]
         # δh
-        np.add(d_h_next, dh_seq[t], out=d_h)
+        np.add(d_h_next, dh_seq[t, :live], out=d_h)
         # δn
         np.subtract(1, z, out=d_n)
         d_n *= d_h
@@ -108,11 +114,11 @@ def backward(params, cache, dh_seq, dh_T=None):
         # δr
         np.multiply(a_n_h, d_a_n, out=d_r)
         # δ pre-activations of r, z: times sigmoid'
-        blk, d_blk, tmp_blk = pre[1:3], d_pre[1:3], tmp_block0[:2]
+        blk, d_blk, tmp_blk = pre[1:3], d_pre[1:3], tmp_block0_buf[:2, :live]
         np.subtract(1, blk, out=tmp_blk)
         tmp_blk *= blk
         d_blk *= tmp_blk
-        np.copyto(d_rows.reshape(B, 4, H), d_pre.transpose(1, 0, 2))
+        np.copyto(d_rows.reshape(live, 4, H), d_pre.transpose(1, 0, 2))
         # δh_prev, handed to step t - 1
         np.matmul(d_rows[:, H:], U_all, out=d_h_next)
         np.multiply(d_h, z, out=tmp0)
@@ -138,6 +144,6 @@ def backward(params, cache, dh_seq, dh_T=None):
         "bh_z": d_bias[2 * H:3 * H].copy(),
         "b_n": d_bias[:H],
         "bh_n": d_bias[3 * H:4 * H],
-        "x": d_x.reshape(T, B, D),
-        "h0": d_h_next,
+        "x": batch.unsort(d_x.reshape(T, B, D), 1),
+        "h0": batch.unsort(d_h_carry, 0),
     }

@@ -24,13 +24,15 @@ STATES = ('h',)
 PARAM_SHAPES = {"W_r": ('H', 'D'), "U_r": ('H', 'H'), "W_z": ('H', 'D'), "U_z": ('H', 'H'), "W_n": ('H', 'D'), "U_n": ('H', 'H'), "b_r": ('H',), "b_z": ('H',), "b_n": ('H',)}
 
 
-def forward(params, x, h0=None, check_finite=False):
+def forward(params, x, h0=None, lengths=None, check_finite=False):
     """Run the cell over x; return h_seq (T, B, H) and the cache for backward.
 
-    Initial states default to zeros; check_finite=True rejects NaN and Inf in the inputs.
+    Initial states default to zeros. With lengths (one per sequence) the outputs after a
+    sequence's end are zero and its state stays at its last step. check_finite=True rejects
+    NaN and Inf in the inputs.
     """
-    x, (h0,), H = check_forward(
-        CELL, PARAM_SHAPES, params, x, {"h0": h0}, check_finite)
+    x, (h0,), H, batch = check_forward(
+        CELL, PARAM_SHAPES, params, x, {"h0": h0}, lengths, check_finite)
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
     U_all = np.concatenate([params["U_r"], params["U_z"]])  # rows: r z
@@ -41,36 +43,38 @@ def forward(params, x, h0=None, check_finite=False):
     np.matmul(x2, params["W_r"].T, out=gates[1].reshape(T * B, H))
     np.matmul(x2, params["W_z"].T, out=gates[2].reshape(T * B, H))
     gates += np.stack([params["b_n"], params["b_r"], params["b_z"]])[:, None, None]
-    h_seq = np.empty((T, B, H), x.dtype)
-    q_seq = np.empty((T, B, H), x.dtype)
-    tmp0 = np.empty((B, H), x.dtype)
+    h_seq = np.zeros((T, B, H), x.dtype)
+    q_seq = np.zeros((T, B, H), x.dtype)
+    tmp0_buf = np.empty((B, H), x.dtype)
     rec = np.empty((B, 2 * H), x.dtype)
     h_prev = h0
     with np.errstate(over="ignore"):  # e^{-a} = inf inside σ gives exactly 0
-        for t in range(T):
-            pre = gates[:, t]
+        for t, live in enumerate(batch.active):  # live: rows still running
+            pre = gates[:, t, :live]
             n, r, z = pre
-            np.matmul(h_prev, U_all.T, out=rec)
-            pre[1:] += rec.reshape(B, 2, H).transpose(1, 0, 2)
+            h_prev = h_prev[:live]
+            tmp0 = tmp0_buf[:live]
+            np.matmul(h_prev, U_all.T, out=rec[:live])
+            pre[1:] += rec[:live].reshape(live, 2, H).transpose(1, 0, 2)
             blk = pre[1:]  # r, z = sigmoid(·)
             blk *= -1
             np.exp(blk, out=blk)
             blk += 1
             np.reciprocal(blk, out=blk)
             # q = r * h_prev
-            q = q_seq[t]
+            q = q_seq[t, :live]
             np.multiply(h_prev, r, out=q)
             # n = tanh(W_n @ x + U_n @ q + b_n)
             np.matmul(q, U_n.T, out=tmp0)
             n += tmp0
             np.tanh(n, out=n)
             # h = (1 - z) * n + z * h_prev
-            h = h_seq[t]
+            h = h_seq[t, :live]
             np.subtract(h_prev, n, out=h)
             h *= z
             h += n
             h_prev = h
-    return h_seq, {"x": x, "H": H, "gates": gates, "h0": h0, "h_seq": h_seq, "q_seq": q_seq, "U_all": U_all, "h_T": h_seq[-1]}
+    return batch.unsort(h_seq, 1), {"x": x, "H": H, "batch": batch, "gates": gates, "h0": h0, "h_seq": h_seq, "q_seq": q_seq, "U_all": U_all, "h_T": batch.unsort(batch.final(h_seq, h0), 0)}
 
 
 def backward(params, cache, dh_seq, dh_T=None):
@@ -78,27 +82,30 @@ def backward(params, cache, dh_seq, dh_T=None):
 
     Returns a dict with the keys of params and x, h0.
     """
-    (dh_seq,), (d_h_next,) = check_backward(
+    (dh_seq,), (d_h_carry,) = check_backward(
         CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T})
-    x, H, gates, h0, h_seq, q_seq, U_all = (cache["x"], cache["H"], cache["gates"], cache["h0"], cache["h_seq"], cache["q_seq"], cache["U_all"])
+    x, H, batch, gates, h0, h_seq, q_seq, U_all = (cache["x"], cache["H"], cache["batch"], cache["gates"], cache["h0"], cache["h_seq"], cache["q_seq"], cache["U_all"])
     T, B, D = x.shape
     U_n = params["U_n"]
     # δ of the pre-activations: computed per step in d_pre (3, B, H), stored as rows of
     # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop
-    d_pre = np.empty((3, B, H), x.dtype)
-    d_n, d_r, d_z = d_pre
-    d_pre_seq = np.empty((T, B, 3 * H), x.dtype)
-    d_h = np.empty((B, H), x.dtype)
-    d_q = np.empty((B, H), x.dtype)
-    tmp0 = np.empty((B, H), x.dtype)
-    tmp1 = np.empty((B, H), x.dtype)
-    tmp_block0 = np.empty((2, B, H), x.dtype)
+    d_pre_buf = np.empty((3, B, H), x.dtype)
+    d_pre_seq = np.zeros((T, B, 3 * H), x.dtype)
+    d_h_buf = np.empty((B, H), x.dtype)
+    d_q_buf = np.empty((B, H), x.dtype)
+    tmp0_buf = np.empty((B, H), x.dtype)
+    tmp1_buf = np.empty((B, H), x.dtype)
+    tmp_block0_buf = np.empty((2, B, H), x.dtype)
     for t in reversed(range(T)):
-        pre, d_rows = gates[:, t], d_pre_seq[t]
-        h_prev = h_seq[t - 1] if t else h0
+        live = batch.active[t]  # rows still running
+        pre, d_pre, d_rows = gates[:, t, :live], d_pre_buf[:, :live], d_pre_seq[t, :live]
+        d_n, d_r, d_z = d_pre
+        d_h, d_q, tmp0, tmp1 = d_h_buf[:live], d_q_buf[:live], tmp0_buf[:live], tmp1_buf[:live]
+        d_h_next = d_h_carry[:live]
+        h_prev = h_seq[t - 1, :live] if t else h0[:live]
         n, r, z = pre
         # δh
-        np.add(d_h_next, dh_seq[t], out=d_h)
+        np.add(d_h_next, dh_seq[t, :live], out=d_h)
         # δn
         np.subtract(1, z, out=d_n)
         d_n *= d_h
@@ -113,11 +120,11 @@ def backward(params, cache, dh_seq, dh_T=None):
         # δr
         np.multiply(d_q, h_prev, out=d_r)
         # δ pre-activations of r, z: times sigmoid'
-        blk, d_blk, tmp_blk = pre[1:], d_pre[1:], tmp_block0[:2]
+        blk, d_blk, tmp_blk = pre[1:], d_pre[1:], tmp_block0_buf[:2, :live]
         np.subtract(1, blk, out=tmp_blk)
         tmp_blk *= blk
         d_blk *= tmp_blk
-        np.copyto(d_rows.reshape(B, 3, H), d_pre.transpose(1, 0, 2))
+        np.copyto(d_rows.reshape(live, 3, H), d_pre.transpose(1, 0, 2))
         # δh_prev, handed to step t - 1
         np.matmul(d_rows[:, H:], U_all, out=d_h_next)
         np.multiply(d_h, z, out=tmp0)
@@ -142,6 +149,6 @@ def backward(params, cache, dh_seq, dh_T=None):
         "b_r": d_bias[H:2 * H],
         "b_z": d_bias[2 * H:3 * H],
         "b_n": d_bias[:H],
-        "x": d_x.reshape(T, B, D),
-        "h0": d_h_next,
+        "x": batch.unsort(d_x.reshape(T, B, D), 1),
+        "h0": batch.unsort(d_h_carry, 0),
     }

@@ -20,13 +20,15 @@ STATES = ('h',)
 PARAM_SHAPES = {"W_h": ('H', 'D'), "U_h": ('H', 'H'), "b_h": ('H',), "bh_h": ('H',)}
 
 
-def forward(params, x, h0=None, check_finite=False):
+def forward(params, x, h0=None, lengths=None, check_finite=False):
     """Run the cell over x; return h_seq (T, B, H) and the cache for backward.
 
-    Initial states default to zeros; check_finite=True rejects NaN and Inf in the inputs.
+    Initial states default to zeros. With lengths (one per sequence) the outputs after a
+    sequence's end are zero and its state stays at its last step. check_finite=True rejects
+    NaN and Inf in the inputs.
     """
-    x, (h0,), H = check_forward(
-        CELL, PARAM_SHAPES, params, x, {"h0": h0}, check_finite)
+    x, (h0,), H, batch = check_forward(
+        CELL, PARAM_SHAPES, params, x, {"h0": h0}, lengths, check_finite)
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
     U_all = np.concatenate([params["U_h"]])  # rows: h
@@ -36,16 +38,18 @@ def forward(params, x, h0=None, check_finite=False):
     gates += np.stack([params["b_h"] + params["bh_h"]])[:, None, None]
     rec = np.empty((B, H), x.dtype)
     h_prev = h0
-    for t in range(T):
-        pre = gates[:, t]
+    for t, live in enumerate(batch.active):  # live: rows still running
+        pre = gates[:, t, :live]
         h, = pre
-        np.matmul(h_prev, U_all.T, out=rec)
-        pre += rec.reshape(B, 1, H).transpose(1, 0, 2)
+        h_prev = h_prev[:live]
+        np.matmul(h_prev, U_all.T, out=rec[:live])
+        pre += rec[:live].reshape(live, 1, H).transpose(1, 0, 2)
         blk = pre[:]  # h = tanh(·)
         np.tanh(blk, out=blk)
         h_prev = h
+        gates[0, t, live:] = 0
     h_seq = gates[0]
-    return h_seq, {"x": x, "H": H, "gates": gates, "h0": h0, "U_all": U_all, "h_T": h_seq[-1]}
+    return batch.unsort(h_seq, 1), {"x": x, "H": H, "batch": batch, "gates": gates, "h0": h0, "U_all": U_all, "h_T": batch.unsort(batch.final(h_seq, h0), 0)}
 
 
 def backward(params, cache, dh_seq, dh_T=None):
@@ -53,28 +57,30 @@ def backward(params, cache, dh_seq, dh_T=None):
 
     Returns a dict with the keys of params and x, h0.
     """
-    (dh_seq,), (d_h_next,) = check_backward(
+    (dh_seq,), (d_h_carry,) = check_backward(
         CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T})
-    x, H, gates, h0, U_all = (cache["x"], cache["H"], cache["gates"], cache["h0"], cache["U_all"])
+    x, H, batch, gates, h0, U_all = (cache["x"], cache["H"], cache["batch"], cache["gates"], cache["h0"], cache["U_all"])
     T, B, D = x.shape
     h_seq = gates[0]
     # δ of the pre-activations: computed per step in d_pre (1, B, H), stored as rows of
     # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop
-    d_pre = np.empty((1, B, H), x.dtype)
-    d_h, = d_pre
-    d_pre_seq = np.empty((T, B, H), x.dtype)
-    tmp_block0 = np.empty((1, B, H), x.dtype)
+    d_pre_buf = np.empty((1, B, H), x.dtype)
+    d_pre_seq = np.zeros((T, B, H), x.dtype)
+    tmp_block0_buf = np.empty((1, B, H), x.dtype)
     for t in reversed(range(T)):
-        pre, d_rows = gates[:, t], d_pre_seq[t]
+        live = batch.active[t]  # rows still running
+        pre, d_pre, d_rows = gates[:, t, :live], d_pre_buf[:, :live], d_pre_seq[t, :live]
+        d_h, = d_pre
+        d_h_next = d_h_carry[:live]
         h, = pre
         # δh
-        np.add(d_h_next, dh_seq[t], out=d_h)
+        np.add(d_h_next, dh_seq[t, :live], out=d_h)
         # δ pre-activations of h: times tanh'
-        blk, d_blk, tmp_blk = pre[:], d_pre[:], tmp_block0[:1]
+        blk, d_blk, tmp_blk = pre[:], d_pre[:], tmp_block0_buf[:1, :live]
         np.square(blk, out=tmp_blk)
         np.subtract(1, tmp_blk, out=tmp_blk)
         d_blk *= tmp_blk
-        np.copyto(d_rows.reshape(B, 1, H), d_pre.transpose(1, 0, 2))
+        np.copyto(d_rows.reshape(live, 1, H), d_pre.transpose(1, 0, 2))
         # δh_prev, handed to step t - 1
         np.matmul(d_rows, U_all, out=d_h_next)
     # sums over time and batch: one GEMM per group of weights that share a source
@@ -90,6 +96,6 @@ def backward(params, cache, dh_seq, dh_T=None):
         "U_h": d_U_all[:H],
         "b_h": d_bias[:H],
         "bh_h": d_bias[:H].copy(),
-        "x": d_x.reshape(T, B, D),
-        "h0": d_h_next,
+        "x": batch.unsort(d_x.reshape(T, B, D), 1),
+        "h0": batch.unsort(d_h_carry, 0),
     }

@@ -57,16 +57,23 @@ def numerical_gradient(f, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     return grad
 
 
-def torch_run(cell: str, params, x, init, g_seq, g_final):
-    """Forward output and gradients of the same loss through torch autograd, in torch's names."""
+def torch_run(cell: str, params, x, init, g_seq, g_final, lengths=None):
+    """Forward output and gradients of the same loss through torch autograd, in torch's names.
+
+    With lengths, the sequences go through torch as a packed batch (pack_padded_sequence).
+    """
     import torch
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
     from derive import interop
 
     module = interop.to_torch(cell, params)
     xt = torch.from_numpy(x.copy()).requires_grad_()
     states = [torch.from_numpy(init[f"{s}0"][None].copy()).requires_grad_() for s in kernel(cell).STATES]
-    out, final = module(xt, tuple(states) if cell == "lstm" else states[0])
+    source = xt if lengths is None else pack_padded_sequence(xt, torch.from_numpy(lengths), enforce_sorted=False)
+    out, final = module(source, tuple(states) if cell == "lstm" else states[0])
+    if lengths is not None:
+        out, _ = pad_packed_sequence(out, total_length=x.shape[0])
     finals = final if cell == "lstm" else (final,)
     total = (out * torch.from_numpy(g_seq)).sum()
     for s, f in zip(kernel(cell).STATES, finals):
