@@ -12,6 +12,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .layers import LAYER_KEY, Shape, shape_of
+
 # cell name -> (torch class name, gate order of the stacked rows)
 TORCH_CELLS: dict[str, tuple[str, tuple[str, ...]]] = {
     "rnn": ("RNN", ("h",)),
@@ -53,12 +55,18 @@ def layer_from_torch(module: Any, cell: str, suffix: str = "_l0") -> dict[str, n
     return params
 
 
-def from_torch(module: Any) -> tuple[str, dict[str, np.ndarray]]:
-    """``(cell_name, params)`` for a single-layer, unidirectional torch.nn.RNN / LSTM / GRU."""
+def from_torch(module: Any) -> tuple[str, dict]:
+    """``(cell_name, params)`` for a torch.nn.RNN / LSTM / GRU.
+
+    One layer in one direction gives the kernel's flat parameter dict; stacked or bidirectional
+    modules give one such dict per layer key (``l0``, ``l0_reverse``, ``l1``, …) for
+    :mod:`derive.layers`.
+    """
     cell = cell_of(module)
-    if module.num_layers != 1 or module.bidirectional:
-        raise ValueError("from_torch: one layer, one direction; use derive.layers.from_torch for stacks")
-    return cell, layer_from_torch(module, cell)
+    if module.num_layers == 1 and not module.bidirectional:
+        return cell, layer_from_torch(module, cell)
+    keys = Shape(module.num_layers, 2 if module.bidirectional else 1).keys
+    return cell, {key: layer_from_torch(module, cell, "_" + key) for key in keys}
 
 
 def layer_to_torch(cell: str, arrays: Mapping[str, np.ndarray], suffix: str = "_l0") -> dict[str, np.ndarray]:
@@ -73,19 +81,30 @@ def layer_to_torch(cell: str, arrays: Mapping[str, np.ndarray], suffix: str = "_
             for torch_part, ours in TORCH_PARTS.items()}
 
 
-def grads_to_torch(cell: str, grads: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Gradients of a kernel as ``{weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0}``."""
-    return layer_to_torch(cell, grads)
+def grads_to_torch(cell: str, grads: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Gradients in torch's names: ``weight_ih_l0``, …, and ``…_l1``, ``…_l0_reverse`` for stacks."""
+    return _to_torch_names(cell, grads)
 
 
-def to_torch(cell: str, params: Mapping[str, np.ndarray]) -> Any:
-    """A torch module (single layer, time-major) holding these parameters, same dtype."""
+def _to_torch_names(cell: str, arrays: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    layers = {k: v for k, v in arrays.items() if LAYER_KEY.match(k)}
+    if not layers:
+        return layer_to_torch(cell, arrays)
+    shape_of(layers)
+    return {name: value for key, layer in layers.items() for name, value in
+            layer_to_torch(cell, layer, "_" + key).items()}
+
+
+def to_torch(cell: str, params: Mapping[str, Any]) -> Any:
+    """A time-major torch module holding these parameters (flat, or per layer key), same dtype."""
     import torch
 
-    stacked = layer_to_torch(cell, params)
+    stacked = _to_torch_names(cell, params)
+    layers = shape_of(params) if any(LAYER_KEY.match(k) for k in params) else Shape(1, 1)
     G = len(TORCH_CELLS[cell][1])
     H4, D = stacked["weight_ih_l0"].shape
-    module = getattr(torch.nn, TORCH_CELLS[cell][0])(D, H4 // G)
+    module = getattr(torch.nn, TORCH_CELLS[cell][0])(D, H4 // G, num_layers=layers.layers,
+                                                      bidirectional=layers.directions == 2)
     dtype = torch.float64 if stacked["weight_ih_l0"].dtype == np.float64 else torch.float32
     module = module.to(dtype)
     with torch.no_grad():
