@@ -370,28 +370,28 @@ class KernelWriter:
         x_columns = [c for c in L.columns if c.x_term]
         if x_columns:
             n_x = len(x_columns)
-            d_x_rows = "d_all" if n_x == P else f"d_all[:, :{_times_h(n_x)}]"
+            x_cols = "" if n_x == P else f":{_times_h(n_x)}"
             weights = ", ".join(f'params["{c.x_term.weight}"]' for c in x_columns)
-            x2 = self._source_rows(self.d.x, sources, lines)
-            lines += [f"    d_W_all = {d_x_rows}.T @ {x2}", f"    d_x = {d_x_rows} @ np.concatenate([{weights}])"]
+            lines += [f"    d_W_all = {self._gemm(x_cols, self.d.x, sources, lines)}",
+                      f"    d_x = d_all{f'[:, {x_cols}]' if x_cols else ''} @ "
+                      + (weights if n_x == 1 else f"np.concatenate([{weights}])")]
             for c in x_columns:
                 grads[c.x_term.weight].append(f"d_W_all[{self._block(c.index)}]")
         else:
             lines.append("    d_x = np.zeros((T * B, D), x.dtype)")
         if self.n_h:
-            rows_h = "d_all" if L.h_cols == (0, P) else f"d_all[:, {self.h_cols()}]"
-            lines.append(f"    d_U_all = {rows_h}.T @ {self._source_rows(self.d.sym(L.primary + PREV_SUFFIX), sources, lines)}")
+            cols = "" if L.h_cols == (0, P) else self.h_cols()
+            lines.append(f"    d_U_all = {self._gemm(cols, self.d.sym(L.primary + PREV_SUFFIX), sources, lines)}")
             for c in L.columns:
                 if c.h_term:
                     grads[c.h_term.weight].append(f"d_U_all[{self._block(c.index - L.h_cols[0])}]")
         for c in L.columns:
             for term in c.secondary:
-                own = f"d_all[:, {self._block(c.index)}]"
-                grads[term.weight].append(f"{own}.T @ {self._source_rows(term.source, sources, lines)}")
+                grads[term.weight].append(self._gemm(self._block(c.index), term.source, sources, lines))
                 if term.source == self.d.x:
-                    lines.append(f'    d_x += {own} @ params["{term.weight}"]')
+                    lines.append(f'    d_x += d_all[:, {self._block(c.index)}] @ params["{term.weight}"]')
         if any(c.preact.biases for c in L.columns):
-            lines.append("    d_bias = d_all.sum(axis=0)")
+            lines.append("    d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV")
             for c in L.columns:
                 for b in c.preact.biases:
                     grads[b].append(f"d_bias[{self._block(c.index)}]")
@@ -412,17 +412,17 @@ class KernelWriter:
         """Slice text for the k-th block of H rows or columns."""
         return f"{_times_h(k) if k else ''}:{_times_h(k + 1)}"
 
-    def _source_rows(self, source: sympy.Symbol, sources: dict[str, str], lines: list[str]) -> str:
-        """The (T·B, ·) matrix a weight multiplied; defined once, before the first GEMM that reads it."""
+    def _gemm(self, cols: str, source: sympy.Symbol, sources: dict[str, str], lines: list[str]) -> str:
+        """Σ_t δa_tᵀ v_t for the columns ``cols`` of d_all and the source v (x, a previous state, a node)."""
         var = self.d.vars[source]
+        rows = "d_all" + (f"[:, {cols}]" if cols else "")
         if var.kind == "input":
-            name, text = "x2", "x.reshape(T * B, D)"
-        elif var.kind == "prev":
+            if "x2" not in sources:
+                sources["x2"] = "x.reshape(T * B, D)"
+                lines.append("    x2 = x.reshape(T * B, D)")
+            return f"{rows}.T @ x2"
+        if var.kind == "prev":  # the first step reads the initial state, the others the stored states
             s = var.of.name
-            name, text = f"{s}_prev_seq", f"np.concatenate([{s}0[None], {s}_seq[:-1]]).reshape(T * B, H)"
-        else:
-            return f"{source.name}_seq.reshape(T * B, H)"
-        if name not in sources:
-            sources[name] = text
-            lines.append(f"    {name} = {text}")
-        return name
+            head, tail = (f"d_all[:B, {cols}]", f"d_all[B:, {cols}]") if cols else ("d_all[:B]", "d_all[B:]")
+            return f"{head}.T @ {s}0 + {tail}.T @ {s}_seq[:-1].reshape((T - 1) * B, H)"
+        return f"{rows}.T @ {source.name}_seq.reshape(T * B, H)"

@@ -136,9 +136,8 @@ def backward(params, cache, dh_seq, dh_T=None):
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2
     d_x = d_all @ np.concatenate([params["W_n"], params["W_r"], params["W_z"]])
-    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]]).reshape(T * B, H)
-    d_U_all = d_all[:, H:].T @ h_prev_seq
-    d_bias = d_all.sum(axis=0)
+    d_U_all = d_all[:B, H:].T @ h0 + d_all[B:, H:].T @ h_seq[:-1].reshape((T - 1) * B, H)
+    d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
     return {
         "W_r": d_W_all[H:2 * H],
         "U_r": d_U_all[:H],

@@ -87,10 +87,9 @@ def backward(params, cache, dh_seq, dh_T=None):
     d_all = d_pre_seq.reshape(T * B, H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2
-    d_x = d_all @ np.concatenate([params["W_h"]])
-    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]]).reshape(T * B, H)
-    d_U_all = d_all.T @ h_prev_seq
-    d_bias = d_all.sum(axis=0)
+    d_x = d_all @ params["W_h"]
+    d_U_all = d_all[:B].T @ h0 + d_all[B:].T @ h_seq[:-1].reshape((T - 1) * B, H)
+    d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
     return {
         "W_h": d_W_all[:H],
         "U_h": d_U_all[:H],
