@@ -298,6 +298,41 @@ def _reuse_adjoints(program: list[Assign], *rest: list[Assign]) -> tuple:
     return tuple(rewritten)
 
 
+Path = tuple["sympy.Expr | str", ...]  # factors left to right: elementwise (diagonal) expressions and weight names
+
+
+def jacobian_paths(d: Derivation, state: str, source: str) -> list[Path]:
+    """∂state_t/∂source_{t−1} within one step, the other previous states held fixed.
+
+    Each path is a product of diagonal matrices (SymPy expressions, per hidden unit) and weight
+    matrices (their names); the Jacobian is the sum of the paths.
+    """
+    if state not in d.cell.states or source not in d.cell.states:
+        raise spec.SpecError(f"cell {d.cell.name!r}: Jacobian between states {state!r} and {source!r}; "
+                             f"states are {', '.join(d.cell.states)}")
+    prev = d.sym(source + spec.PREV_SUFFIX)
+    preacts = {p.symbol: p for p in d.preacts}
+    operands: dict[sympy.Symbol, list[sympy.Symbol]] = {}
+    for (node, operand) in d.local:
+        operands.setdefault(node, []).append(operand)
+
+    def paths(v: sympy.Symbol) -> list[Path]:
+        if v == prev:
+            return [()]
+        if v in preacts:
+            return [(t.weight, *rest) for t in preacts[v].terms if t.source != d.x for rest in paths(t.source)]
+        found = []
+        for o in operands.get(v, []):
+            for rest in paths(o):
+                if rest and not isinstance(rest[0], str):  # adjacent diagonals multiply
+                    found.append((d.local[v, o] * rest[0], *rest[1:]))
+                else:
+                    found.append((d.local[v, o], *rest))
+        return found
+
+    return paths(d.sym(state))
+
+
 def all_symbols(assigns: Iterable[Assign]) -> set[sympy.Symbol]:
     """Every symbol an adjoint program reads."""
     found: set[sympy.Symbol] = set()

@@ -14,7 +14,7 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from .derivation import Assign, Derivation, Linear, Var
+from .derivation import Assign, Derivation, Linear, Var, jacobian_paths
 from .notation import SPEC, Notation
 
 FUNCTION_LATEX = {"sigmoid": r"\sigma", "tanh": r"\tanh"}
@@ -193,6 +193,16 @@ def input_gradients(d: Derivation, notation: Notation = SPEC) -> list[Equation]:
         lhs = rf"\frac{{\partial L}}{{\partial {first.value(state, -1)}}}"
         equations.append(Equation(state.name + "0", lhs, _join(first, a.expr, [first.linear(lin) for lin in a.linear])))
     return equations
+
+
+def state_jacobian(d: Derivation, state: str, source: str, notation: Notation = SPEC) -> Equation:
+    """``∂state_t/∂source_{t−1}`` as a sum of diag(…) and weight products, one per path through the step."""
+    p = CellLatexPrinter(d, notation)
+    def factor(f) -> str:
+        return p.name(f) if isinstance(f, str) else rf"\operatorname{{diag}}\left({p.doprint(f)}\right)"
+    terms = [" ".join(map(factor, path)) or "I" for path in jacobian_paths(d, state, source)]
+    lhs = rf"\frac{{\partial {p.value(d.vars[d.sym(state)])}}}{{\partial {p.value(d.vars[d.sym(source)], -1)}}}"
+    return Equation(f"{state}/{source}", lhs, " + ".join(terms) or "0")
 
 
 def _join(p: CellLatexPrinter, expr: sympy.Expr, extra: list[str]) -> str:
