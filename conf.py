@@ -1,0 +1,44 @@
+"""Sphinx configuration of the reference site; one English source, Chinese through gettext.
+
+Built by ``python -m derive site`` (both languages into _build/html/), or by hand:
+``sphinx-build -c . docs _build/html/en`` and ``sphinx-build -c . -D language=zh_CN docs _build/html/zh_CN``.
+"""
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DOCS = HERE / "docs"
+
+project = "Gated RNN reference"
+author = "Gated RNN reference authors"
+copyright = "2025, " + author
+language = "en"
+
+extensions = ["myst_parser", "sphinx.ext.mathjax", "derive.sphinx_ext"]
+myst_enable_extensions = ["dollarmath", "colon_fence", "deflist"]
+myst_heading_anchors = 3
+exclude_patterns = ["README.md", "locales", "_build"]
+suppress_warnings = []
+
+# Translations: one catalog per page, managed with sphinx-intl (docs/README.md).
+locale_dirs = [str(DOCS / "locales")]
+gettext_compact = False
+gettext_location = False
+gettext_uuid = False
+
+# Math typeset in the browser by MathJax 3 served from _static (copied from node_modules by the extension).
+mathjax_path = "mathjax/tex-chtml.js"
+math_number_all = False
+
+# Diagrams from the cell specs, as SVG.
+graphviz_output_format = "svg"
+
+html_theme = "furo"
+html_title = "Gated RNN reference"
+html_static_path = [str(DOCS / "_static")]
+templates_path = [str(DOCS / "_templates")]
+html_css_files = ["site.css"]
+html_copy_source = False
+html_show_sourcelink = False
+html_last_updated_fmt = None
+html_search_options = {"dict": str(DOCS / "locales" / "zh_CN" / "search_terms.txt")}
