@@ -34,7 +34,7 @@ math_number_all = False
 graphviz_output_format = "svg"
 
 html_theme = "furo"
-html_title = "Gated RNN reference"
+html_title = "Gated RNN reference"  # per language: derive.site.LANGUAGES
 html_static_path = [str(DOCS / "_static")]
 templates_path = [str(DOCS / "_templates")]
 html_css_files = ["site.css"]

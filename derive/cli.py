@@ -1,4 +1,4 @@
-"""Command line: ``python -m derive generate | list | show``."""
+"""Command line: ``python -m derive generate | list | show | site``."""
 
 from __future__ import annotations
 
@@ -69,6 +69,23 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_site(args: argparse.Namespace) -> int:
+    from . import site  # Sphinx is needed only here
+
+    out = Path(args.out or ROOT / "_build" / "html").resolve()
+    try:
+        if args.catalogs:
+            site.update_catalogs(out)
+            print(f"catalogs updated in {site.LOCALES}")
+            return 0
+        timings = site.build(out, args.language or list(site.LANGUAGES))
+    except site.SiteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"site written to {out} (generate {timings['generate']:.1f} s, sphinx {timings['sphinx']:.1f} s)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m derive", description=__doc__)
     p.add_argument("--check", action="store_true", help="same as 'generate --check'")
@@ -83,6 +100,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("cell", help="a built-in cell name or a .toml spec file")
     s.add_argument("--notation", default="spec", choices=sorted(notation.NOTATIONS))
     s.set_defaults(run=cmd_show)
+    w = sub.add_parser("site", help="generate, then build the reference site in every language")
+    w.add_argument("--out", help="output directory (default: _build/html)")
+    w.add_argument("--language", action="append", help="build only this language (repeatable)")
+    w.add_argument("--catalogs", action="store_true", help="update the translation catalogs instead of building")
+    w.set_defaults(run=cmd_site)
     return p
 
 

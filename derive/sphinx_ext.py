@@ -30,6 +30,7 @@ from sphinx.util.docutils import SphinxDirective
 from . import cells, counts, diagram, emit_latex, head, notation
 from .derivation import derive
 from .emit_latex import Equation
+from .site import LANGUAGES
 from .spec import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +41,6 @@ MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extens
 HEAD_NAMES = {"forward": ("z", "y", "loss"), "gradients": ("z", "V", "c", "h")}
 TABLE_HEADERS = ("cell", "parameters", "multiply-adds per step", "other arithmetic per step",
                  "sigmoid and tanh per step", "FLOPs per step")
-LANGUAGES = {"en": "English", "zh_CN": "简体中文"}
 
 logger = logging.getLogger(__name__)
 _ = get_translation("sphinx")
@@ -314,7 +314,14 @@ def language_links(app: Sphinx, pagename: str, templatename: str, context: dict,
     """Template context: the same page in the other languages (builds live side by side)."""
     here = app.config.language or "en"
     context["other_languages"] = [(code, label, f"{context.get('content_root', '')}../{code}/{pagename}.html")
-                                  for code, label in LANGUAGES.items() if code != here]
+                                  for code, (label, _title) in LANGUAGES.items() if code != here]
+
+
+def localise_title(app: Sphinx, config) -> None:
+    """The site title in the build's language (the language is given on the command line)."""
+    title = LANGUAGES.get(config.language or "en")
+    if title:
+        config.html_title = title[1]
 
 
 def setup(app: Sphinx) -> dict:
@@ -324,6 +331,7 @@ def setup(app: Sphinx) -> dict:
                             "kernel-source": KernelSource, "kernel-api": KernelApi}.items():
         app.add_directive(name, directive)
     app.setup_extension("sphinx.ext.graphviz")
+    app.connect("config-inited", localise_title)
     app.connect("builder-inited", collect_messages)
     app.connect("builder-inited", check_mathjax)
     app.connect("html-page-context", language_links)
