@@ -25,9 +25,9 @@ class SiteError(RuntimeError):
 
 
 def sphinx_command(language: str, out: Path, builder: str = "html") -> list[str]:
-    """The sphinx-build call for one language: warnings are errors, all of them reported."""
+    """The sphinx-build call for one language: warnings are errors, all of them reported, nothing reused."""
     target = out / language if builder == "html" else out
-    return [sys.executable, "-m", "sphinx", "-b", builder, "-W", "--keep-going", "-q", "-j", "auto",
+    return [sys.executable, "-m", "sphinx", "-b", builder, "-W", "--keep-going", "-q", "-E", "-j", "auto",
             "-c", str(ROOT), "-d", str(out.parent / "doctrees" / f"{builder}-{language}"),
             "-D", f"language={language}", str(DOCS), str(target)]
 

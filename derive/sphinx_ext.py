@@ -24,6 +24,7 @@ from sphinx.directives.patches import MathDirective
 from sphinx.errors import ExtensionError
 from sphinx.ext.graphviz import graphviz
 from sphinx.locale import get_translation
+from sphinx.search.zh import SearchChinese
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
@@ -35,7 +36,7 @@ from .spec import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE = [ROOT / "derive" / name for name in ("cells.py", "spec.py", "derivation.py", "emit_latex.py",
-                                              "notation.py", "head.py", "counts.py", "diagram.py")]
+                                              "notation.py", "head.py", "counts.py", "diagram.py", "sphinx_ext.py")]
 MATHJAX_SOURCE = ROOT / "node_modules" / "mathjax" / "es5"
 MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions", "a11y")
 HEAD_NAMES = {"forward": ("z", "y", "loss"), "gradients": ("z", "V", "c", "h")}
@@ -99,7 +100,9 @@ class EquationsDirective(EngineDirective, MathDirective):
         chosen = self.select(self.equations())
         self.note_engine()
         self.arguments = []
-        self.content = StringList(["\\begin{aligned}", emit_latex.aligned(chosen), "\\end{aligned}"])
+        # several lines: Sphinx puts them in a split environment, aligned at &=; one line: no alignment
+        body = emit_latex.aligned(chosen) if len(chosen) > 1 else f"{chosen[0].lhs} = {chosen[0].rhs}"
+        self.content = StringList(body.splitlines())
         result = super().run()
         for node in result:
             if isinstance(node, nodes.math_block):
@@ -183,7 +186,7 @@ class CellDiagram(EngineDirective):
         node = graphviz()
         node["code"] = code
         node["options"] = {"docname": self.env.current_document.docname}
-        node["alt"] = cell.title
+        node["alt"] = cell.name
         node["classes"] = ["cell-diagram"]
         self.add_name(node)
         return [node]
@@ -324,6 +327,13 @@ def localise_title(app: Sphinx, config) -> None:
         config.html_title = title[1]
 
 
+class ChineseSearch(SearchChinese):
+    """Chinese search (jieba) whose script names the stemmer it ships: Sphinx 9.0 asks for a
+    ``ChineseStemmer`` that does not exist, and search never finishes (sphinx-doc/sphinx#14229)."""
+
+    language_name = "English"  # the stemmer script is english-stemmer.js, defining EnglishStemmer
+
+
 def setup(app: Sphinx) -> dict:
     for name, directive in {"cell-equations": CellEquations, "cell-gradients": CellGradients,
                             "cell-jacobian": CellJacobian, "head-equations": HeadEquations,
@@ -331,6 +341,7 @@ def setup(app: Sphinx) -> dict:
                             "kernel-source": KernelSource, "kernel-api": KernelApi}.items():
         app.add_directive(name, directive)
     app.setup_extension("sphinx.ext.graphviz")
+    app.add_search_language(ChineseSearch)
     app.connect("config-inited", localise_title)
     app.connect("builder-inited", collect_messages)
     app.connect("builder-inited", check_mathjax)
