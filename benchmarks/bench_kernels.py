@@ -7,12 +7,15 @@ times each contender once, in turn, and the table reports medians.
 
     python benchmarks/bench_kernels.py                 # the README table
     python benchmarks/bench_kernels.py --quick         # fewer repetitions
+    python benchmarks/bench_kernels.py --json docs/kernels/_data/speed.json   # data for the site's plot
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import platform
 import random
 import statistics
 import time
@@ -111,10 +114,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="5 repetitions instead of 15")
     p.add_argument("--cells", nargs="*", default=CELLS)
+    p.add_argument("--json", help="also write every median (seconds) to this file")
     args = p.parse_args()
     threads = torch.get_num_threads()
     torch.set_num_threads(threads)
-    print(f"NumPy {np.__version__}, torch {torch.__version__} ({threads} threads each)\n")
+    machine = f"NumPy {np.__version__}, torch {torch.__version__} ({threads} threads each), {platform.machine()}"
+    print(machine + "\n")
+    rows = []
     print("| cell | dtype | T, B, D, H | fwd ms | fwd+bwd ms | fwd+bwd / GEMM floor | fwd / torch | "
           "fwd+bwd / torch | GFLOP/s (fwd+bwd) |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
@@ -122,11 +128,16 @@ def main() -> None:
         for dtype in DTYPES:
             for T, B, D, H in SHAPES:
                 m = measure(contenders(cell, T, B, D, H, dtype), 5 if args.quick else 15)
+                rows.append({"cell": cell, "dtype": np.dtype(dtype).name, "shape": [T, B, D, H], "seconds": m})
                 flops = 2 * 3 * count(cells.get(cell), D, H).matmul_macs * T * B
                 print(f"| {cell} | {np.dtype(dtype).name} | {T}, {B}, {D}, {H} | {m['ours_f'] * 1e3:.1f} | "
                       f"{m['ours_fb'] * 1e3:.1f} | {m['ours_fb'] / m['floor_fb']:.2f} | "
                       f"{m['ours_f'] / m['torch_f']:.2f} | {m['ours_fb'] / m['torch_fb']:.2f} | "
                       f"{flops / m['ours_fb'] / 1e9:.1f} |", flush=True)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"machine": machine, "rows": rows}, f, indent=1)
+            f.write("\n")
 
 
 if __name__ == "__main__":
