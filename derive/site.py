@@ -33,6 +33,7 @@ def sphinx_command(language: str, out: Path, builder: str = "html") -> list[str]
 
 
 def run(command: list[str], what: str) -> None:
+    """Run a build step; its output becomes the error message if it fails."""
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise SiteError(f"{what} failed (exit {done.returncode}):\n{done.stdout}{done.stderr}")

@@ -61,6 +61,7 @@ class EngineDirective(SphinxDirective):
     """Common ground: errors as directive errors, and a rebuild when the engine changes."""
 
     def cell(self):
+        """The built-in cell named by the argument."""
         try:
             return cells.get(self.arguments[0])
         except SpecError as exc:
@@ -88,9 +89,11 @@ class EquationsDirective(EngineDirective, MathDirective):
     option_spec = {**MathDirective.option_spec, "only": directives.unchanged, "notation": directives.unchanged}
 
     def equations(self) -> list[Equation]:
+        """The equations this directive shows."""
         raise NotImplementedError
 
     def view(self) -> notation.Notation:
+        """The notation named by ``:notation:`` (default: the spec's own names)."""
         try:
             return notation.get(self.options.get("notation", "spec"))
         except ValueError as exc:
@@ -110,6 +113,7 @@ class EquationsDirective(EngineDirective, MathDirective):
         return result
 
     def select(self, equations: list[Equation]) -> list[Equation]:
+        """The equations named by ``:only:``, or all of them."""
         wanted = name_list(self.options.get("only"))
         by_name = {e.name: e for e in equations}
         unknown = [n for n in wanted if n not in by_name]
@@ -120,6 +124,7 @@ class EquationsDirective(EngineDirective, MathDirective):
 
 
 def block_option(choices: tuple[str, ...]) -> Callable[[str], str]:
+    """An option converter accepting one of ``choices``."""
     return lambda argument: directives.choice(argument, choices)
 
 
@@ -267,6 +272,7 @@ class KernelApi(EngineDirective):
 
 
 def literal(text: str, language: str) -> nodes.literal_block:
+    """A highlighted code block (never extracted for translation)."""
     node = nodes.literal_block(text, text)
     node["language"] = language
     return node
@@ -296,6 +302,7 @@ def collect_messages(app: Sphinx) -> None:
 
 
 def check_mathjax(app: Sphinx) -> None:
+    """Fail early, with the fix, when MathJax has not been installed."""
     if app.builder.format == "html" and not (MATHJAX_SOURCE / MATHJAX_FILES[0]).is_file():
         raise ExtensionError(f"MathJax is not installed in {MATHJAX_SOURCE}: run `npm ci` at the repository root")
 
