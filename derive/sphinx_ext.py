@@ -28,7 +28,7 @@ from sphinx.search.zh import SearchChinese
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from . import cells, counts, diagram, emit_latex, head, notation
+from . import cells, counts, diagram, emit_latex, head, notation, plotting, speed
 from .derivation import derive
 from .emit_latex import Equation
 from .site import LANGUAGES
@@ -49,7 +49,8 @@ _ = get_translation("sphinx")
 
 def messages() -> list[str]:
     """Texts the directives put on pages, to be translated in the ``sphinx`` catalog."""
-    return [*diagram.messages(cells.BUILTIN.values()), *TABLE_HEADERS]
+    plots = [m for plot in plotting.PLOTS.values() for m in plot.messages]
+    return list(dict.fromkeys([*diagram.messages(cells.BUILTIN.values()), *TABLE_HEADERS, *speed.HEADERS, *plots]))
 
 
 def name_list(argument: str | None) -> list[str]:
@@ -271,6 +272,35 @@ class KernelApi(EngineDirective):
         return [literal("\n\n".join(parts), "python")]
 
 
+class Plot(EngineDirective):
+    """``{plot} kernel-speed``: a figure of :mod:`derive.plotting`'s registry, drawn now, inline SVG."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        plot = plotting.PLOTS.get(self.arguments[0])
+        if plot is None:
+            raise self.error(f"plot: no figure named {self.arguments[0]!r} (known: {', '.join(plotting.PLOTS)})")
+        for rel in plot.data:
+            self.env.note_dependency(str(ROOT / rel))
+        figure = plot.draw(self.translate)
+        text = plotting.svg(figure)
+        plotting.pyplot().close(figure)
+        return [nodes.raw("", f'<figure class="engine-plot">{text}</figure>', format="html")]
+
+
+class SpeedTable(EngineDirective):
+    """``{speed-table}``: the committed benchmark of the generated kernels, one row per measurement."""
+
+    def run(self) -> list[nodes.Node]:
+        self.env.note_dependency(str(ROOT / speed.DATA))
+        machine, rows = speed.load()
+        body = [[nodes.Text(text) for text in row] for row in speed.table_rows(rows)]
+        note = nodes.paragraph("", machine, classes=["engine-machine"])
+        note["translatable"] = False  # the machine the numbers were measured on, not prose
+        return [table([self.translate(h) for h in speed.HEADERS], body), note]
+
+
 def literal(text: str, language: str) -> nodes.literal_block:
     """A highlighted code block (never extracted for translation)."""
     node = nodes.literal_block(text, text)
@@ -345,7 +375,8 @@ def setup(app: Sphinx) -> dict:
     for name, directive in {"cell-equations": CellEquations, "cell-gradients": CellGradients,
                             "cell-jacobian": CellJacobian, "head-equations": HeadEquations,
                             "cell-diagram": CellDiagram, "cell-spec": CellSpec, "param-table": ParamTable,
-                            "kernel-source": KernelSource, "kernel-api": KernelApi}.items():
+                            "kernel-source": KernelSource, "kernel-api": KernelApi, "plot": Plot,
+                            "speed-table": SpeedTable}.items():
         app.add_directive(name, directive)
     app.setup_extension("sphinx.ext.graphviz")
     app.add_search_language(ChineseSearch)
