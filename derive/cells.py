@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .spec import Cell, SpecError, define
+from .variants import VARIANTS
 
 RNN = define(
     "rnn",
@@ -59,9 +60,13 @@ GRU_CHO = define(
 BUILTIN: dict[str, Cell] = {cell.name: cell for cell in (RNN, LSTM, GRU, GRU_CHO)}
 
 
+KNOWN: dict[str, Cell] = {**BUILTIN, **{name: v.cell for name, v in VARIANTS.items()}}
+
+
 def get(name: str) -> Cell:
-    """The built-in cell of that name."""
+    """The built-in or variant cell of that name (variants: :mod:`derive.variants`)."""
     try:
-        return BUILTIN[name]
+        return KNOWN[name]
     except KeyError:
-        raise SpecError(f"unknown cell {name!r} (built-in: {', '.join(BUILTIN)})") from None
+        raise SpecError(f"unknown cell {name!r} (built-in: {', '.join(BUILTIN)}; "
+                        f"variants: {', '.join(VARIANTS)})") from None

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import cells, emit_latex, head
+from . import cells, emit_latex, head, variants
 from .derivation import derive
 from .emit_numpy import KernelWriter
 from .spec import Cell
 
 CELLS_SOURCE = "derive/cells.py"
 HEAD_SOURCE = "derive/head.py"
+VARIANTS_SOURCE = "derive/variants.py"
 REGENERATE = "python -m derive generate"
 
 
@@ -33,6 +34,8 @@ def builtin_outputs() -> dict[str, str]:
     files = {"__init__.py": _package_init()}
     for cell in cells.BUILTIN.values():
         files.update(cell_outputs(cell, CELLS_SOURCE))
+    for variant in variants.VARIANTS.values():
+        files.update(cell_outputs(variant.cell, VARIANTS_SOURCE))
     files["softmax_ce.py"] = head.kernel_source(HEAD_SOURCE)
     for name, pairs in (("forward", head.latex_forward()), ("gradients", head.latex_gradients())):
         body = " \\\\\n".join(f"{lhs} &= {rhs}" for lhs, rhs in pairs)
@@ -41,8 +44,9 @@ def builtin_outputs() -> dict[str, str]:
 
 
 def _package_init() -> str:
-    modules = ", ".join([*cells.BUILTIN, "softmax_ce"])
-    return (f'"""Kernels and LaTeX. Generated from {CELLS_SOURCE} and {HEAD_SOURCE} by `{REGENERATE}`; do not edit.\n\n'
+    modules = ", ".join([*cells.BUILTIN, *variants.VARIANTS, "softmax_ce"])
+    return (f'"""Kernels and LaTeX. Generated from {CELLS_SOURCE}, {VARIANTS_SOURCE} and {HEAD_SOURCE} by '
+            f'`{REGENERATE}`; do not edit.\n\n'
             f"Modules: {modules}. Each cell module has forward(params, x, h0=None, …) and\n"
             'backward(params, cache, dh_seq, dh_T=None, …); see the module docstrings.\n"""\n')
 

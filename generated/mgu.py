@@ -1,0 +1,146 @@
+"""Minimal gated unit: one gate both resets and updates: forward and backward through time.
+
+Generated from derive/variants.py by `python -m derive generate`; do not edit.
+
+Per time step, every product elementwise:
+
+    f = sigmoid(W_f @ x + U_f @ h_prev + b_f)
+    q = f * h_prev
+    n = tanh(W_n @ x + U_n @ q + b_n)
+    h = (1 - f) * h_prev + f * n
+
+Shapes: x (T, B, D), time-major; states (B, H); params as in PARAM_SHAPES.
+"""
+
+
+import numpy as np
+
+from derive.runtime import check_backward, check_forward
+
+
+CELL = "mgu"
+STATES = ('h',)
+PARAM_SHAPES = {"W_f": ('H', 'D'), "U_f": ('H', 'H'), "W_n": ('H', 'D'), "U_n": ('H', 'H'), "b_f": ('H',), "b_n": ('H',)}
+
+
+def forward(params, x, h0=None, lengths=None, check_finite=False):
+    """Run the cell over x; return h_seq (T, B, H) and the cache for backward.
+
+    Initial states default to zeros. With lengths (one per sequence) the outputs after a
+    sequence's end are zero and its state stays at its last step. check_finite=True rejects
+    NaN and Inf in the inputs.
+    """
+    x, (h0,), H, batch = check_forward(
+        CELL, PARAM_SHAPES, params, x, {"h0": h0}, lengths, check_finite)
+    T, B, D = x.shape
+    x2 = x.reshape(T * B, D)
+    U_all = np.concatenate([params["U_f"]])  # rows: f
+    U_n = params["U_n"]
+    # pre-activations, one (T, B, H) slab each: n f; the input projections of all steps
+    gates = np.empty((2, T, B, H), x.dtype)
+    np.matmul(x2, params["W_n"].T, out=gates[0].reshape(T * B, H))
+    np.matmul(x2, params["W_f"].T, out=gates[1].reshape(T * B, H))
+    gates += np.stack([params["b_n"], params["b_f"]])[:, None, None]
+    h_seq = np.zeros((T, B, H), x.dtype)
+    q_seq = np.zeros((T, B, H), x.dtype)
+    tmp0_buf = np.empty((B, H), x.dtype)
+    rec = np.empty((B, H), x.dtype)
+    h_prev = h0
+    with np.errstate(over="ignore"):  # e^{-a} = inf inside σ gives exactly 0
+        for t, live in enumerate(batch.active):  # live: rows still running
+            pre = gates[:, t, :live]
+            n, f = pre
+            h_prev = h_prev[:live]
+            tmp0 = tmp0_buf[:live]
+            np.matmul(h_prev, U_all.T, out=rec[:live])
+            pre[1:] += rec[:live].reshape(live, 1, H).transpose(1, 0, 2)
+            blk = pre[1:]  # f = sigmoid(·)
+            blk *= -1
+            np.exp(blk, out=blk)
+            blk += 1
+            np.reciprocal(blk, out=blk)
+            # q = f * h_prev
+            q = q_seq[t, :live]
+            np.multiply(f, h_prev, out=q)
+            # n = tanh(W_n @ x + U_n @ q + b_n)
+            np.matmul(q, U_n.T, out=tmp0)
+            n += tmp0
+            np.tanh(n, out=n)
+            # h = (1 - f) * h_prev + f * n
+            h = h_seq[t, :live]
+            np.subtract(n, h_prev, out=h)
+            h *= f
+            h += h_prev
+            h_prev = h
+    return batch.unsort(h_seq, 1), {"x": x, "H": H, "batch": batch, "gates": gates, "h0": h0, "h_seq": h_seq, "q_seq": q_seq, "U_all": U_all, "h_T": batch.unsort(batch.final(h_seq, h0), 0)}
+
+
+def backward(params, cache, dh_seq, dh_T=None):
+    """Gradients of L = Σ h_seq ⊙ dh_seq + Σ_s s_T ⊙ ds_T over the states s = h.
+
+    Returns a dict with the keys of params and x, h0.
+    """
+    (dh_seq,), (d_h_carry,) = check_backward(
+        CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T})
+    x, H, batch, gates, h0, h_seq, q_seq, U_all = (cache["x"], cache["H"], cache["batch"], cache["gates"], cache["h0"], cache["h_seq"], cache["q_seq"], cache["U_all"])
+    T, B, D = x.shape
+    U_n = params["U_n"]
+    # δ of the pre-activations: computed per step in d_pre (2, B, H), stored as rows of
+    # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop
+    d_pre_buf = np.empty((2, B, H), x.dtype)
+    d_pre_seq = np.zeros((T, B, 2 * H), x.dtype)
+    d_h_buf = np.empty((B, H), x.dtype)
+    d_q_buf = np.empty((B, H), x.dtype)
+    tmp0_buf = np.empty((B, H), x.dtype)
+    tmp_block0_buf = np.empty((1, B, H), x.dtype)
+    for t in reversed(range(T)):
+        live = batch.active[t]  # rows still running
+        pre, d_pre, d_rows = gates[:, t, :live], d_pre_buf[:, :live], d_pre_seq[t, :live]
+        d_n, d_f = d_pre
+        d_h, d_q, tmp0 = d_h_buf[:live], d_q_buf[:live], tmp0_buf[:live]
+        d_h_next = d_h_carry[:live]
+        h_prev = h_seq[t - 1, :live] if t else h0[:live]
+        n, f = pre
+        # δh
+        np.add(d_h_next, dh_seq[t, :live], out=d_h)
+        # δn
+        np.multiply(d_h, f, out=d_n)
+        np.square(n, out=tmp0)
+        np.subtract(1, tmp0, out=tmp0)
+        d_n *= tmp0
+        # δq
+        np.matmul(d_n, U_n, out=d_q)
+        # δf
+        np.subtract(n, h_prev, out=d_f)
+        d_f *= d_h
+        np.multiply(d_q, h_prev, out=tmp0)
+        d_f += tmp0
+        # δ pre-activations of f: times sigmoid'
+        blk, d_blk, tmp_blk = pre[1:], d_pre[1:], tmp_block0_buf[:1, :live]
+        np.subtract(1, blk, out=tmp_blk)
+        tmp_blk *= blk
+        d_blk *= tmp_blk
+        np.copyto(d_rows.reshape(live, 2, H), d_pre.transpose(1, 0, 2))
+        # δh_prev, handed to step t - 1
+        np.matmul(d_rows[:, H:], U_all, out=d_h_next)
+        np.subtract(d_q, d_h, out=tmp0)
+        tmp0 *= f
+        tmp0 += d_h
+        d_h_next += tmp0
+    # sums over time and batch: one GEMM per group of weights that share a source
+    d_all = d_pre_seq.reshape(T * B, 2 * H)
+    x2 = x.reshape(T * B, D)
+    d_W_all = d_all.T @ x2
+    d_x = d_all @ np.concatenate([params["W_n"], params["W_f"]])
+    d_U_all = d_all[:B, H:].T @ h0 + d_all[B:, H:].T @ h_seq[:-1].reshape((T - 1) * B, H)
+    d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
+    return {
+        "W_f": d_W_all[H:2 * H],
+        "U_f": d_U_all[:H],
+        "W_n": d_W_all[:H],
+        "U_n": d_all[:, :H].T @ q_seq.reshape(T * B, H),
+        "b_f": d_bias[H:2 * H],
+        "b_n": d_bias[:H],
+        "x": batch.unsort(d_x.reshape(T, B, D), 1),
+        "h0": batch.unsort(d_h_carry, 0),
+    }
