@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import cells, emit_latex, head, variants
+from . import cells, emit_latex, head, jacobian, variants
 from .derivation import derive
 from .emit_numpy import KernelWriter
 from .spec import Cell
@@ -26,12 +26,15 @@ def cell_outputs(cell: Cell, source: str) -> dict[str, str]:
     for name in emit_latex.BLOCKS:
         body = emit_latex.aligned(emit_latex.block(d, name))
         files[f"latex/{cell.name}/{name}.tex"] = latex_file(f"{source} (cell {cell.name})", body)
+    files[f"jacobians/{cell.name}.py"] = jacobian.JacobianWriter(d, source).module()
+    files[f"latex/{cell.name}/jacobian.tex"] = latex_file(f"{source} (cell {cell.name})",
+                                                          emit_latex.aligned(jacobian.equations(d)))
     return files
 
 
 def builtin_outputs() -> dict[str, str]:
     """Every file of ``generated/``."""
-    files = {"__init__.py": _package_init()}
+    files = {"__init__.py": _package_init(), "jacobians/__init__.py": jacobian.package_init(REGENERATE)}
     for cell in cells.BUILTIN.values():
         files.update(cell_outputs(cell, CELLS_SOURCE))
     for variant in variants.VARIANTS.values():
