@@ -15,7 +15,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from .derivation import Assign, Derivation, Linear, Var, jacobian_paths
-from .notation import SPEC, Notation
+from .notation import SPEC, Notation, Term
 
 FUNCTION_LATEX = {"sigmoid": r"\sigma", "tanh": r"\tanh"}
 
@@ -69,21 +69,27 @@ class CellLatexPrinter(LatexPrinter):
         if var.kind == "adjoint":
             return rf"\delta {self.value(var.of, offset)}"
         if var.kind == "loss":
-            return rf"\frac{{\partial \ell_{{{self.index(offset)}}}}}{{\partial {self.value(var.of, offset)}}}"
+            loss = self.notation.timed(self.notation.loss, self.index(offset))
+            return rf"\frac{{\partial {loss}}}{{\partial {self.value(var.of, offset)}}}"
         raise ValueError(f"no LaTeX for {var}")
 
     def preact_base(self, var: Var) -> str:
         base = rf"\hat{{{self.name(var.of.name)}}}"
-        return base + (f"^{{({var.tag})}}" if var.tag else "")
+        return base + (f"^{{({self.name(var.tag)})}}" if var.tag else "")
 
     def affine(self, var: Var, offset: int = 0) -> str:
-        """A pre-activation spelled out: ``W_i x_t + U_i h_{t-1} + b_i``."""
+        """A pre-activation spelled out in the notation's form: ``W_i x_t + U_i h_{t-1} + b_i``, …"""
         preact = next(p for p in self.d.preacts if p.symbol.name == var.name.removesuffix("__next"))
-        terms = [f"{self.name(t.weight)} {self.value(self.d.vars[t.source], offset)}" for t in preact.terms]
-        return " + ".join(terms + [self.name(b) for b in preact.biases])
+        terms = [Term(self.name(t.weight), self.value(self.d.vars[t.source], offset), t.source == self.d.x)
+                 for t in preact.terms]
+        biases = [self.name(b) for k, b in enumerate(preact.biases) if self.notation.shows(k)]
+        node = "" if var.tag else preact.node  # a concatenated weight stands for a node's main part only
+        return self.notation.affine_sum(self.d.cell.name, node, terms, biases)
 
     def linear(self, lin: Linear, offset: int = 0) -> str:
-        return rf"{self.name(lin.weight)}^{{\top}} {self.value(self.d.vars[self.d.adjoint(lin.preact)], offset)}"
+        """A term's contribution to the adjoint of its source: ``W^T δâ``."""
+        delta = self.value(self.d.vars[self.d.adjoint(lin.preact)], offset)
+        return self.notation.backprop(self.name(lin.weight), delta)
 
     # --- SymPy hooks -----------------------------------------------------------------------
 
@@ -118,7 +124,7 @@ class CellLatexPrinter(LatexPrinter):
 
     def _factor(self, f: sympy.Expr) -> str:
         var = self.d.vars.get(f) if f.is_Symbol else None
-        if var is not None and var.kind == "preact" and self.expand and len(self.affine(var).split(" + ")) > 1:
+        if var is not None and var.kind == "preact" and self.expand and " " in self.affine(var):
             return rf"\left({self.affine(var)}\right)"
         return self.parenthesize(f, PRECEDENCE["Mul"])
 
@@ -170,13 +176,14 @@ def parameter_gradients(d: Derivation, notation: Notation = SPEC) -> list[Equati
     for pre in d.preacts:
         delta = p.value(d.vars[d.adjoint(pre.symbol)])
         for term in pre.terms:
-            parts[term.weight].append(rf"{delta}\, {p.value(d.vars[term.source])}^{{\top}}")
-        for bias in pre.biases:
-            parts[bias].append(delta)
+            parts[term.weight].append(notation.outer(delta, p.value(d.vars[term.source])))
+        for k, bias in enumerate(pre.biases):
+            if notation.shows(k):
+                parts[bias].append(delta)
     for a in d.vector_grads:
         parts[a.target.name.removeprefix("d_")].append(p.parenthesize(a.expr, PRECEDENCE["Mul"]))
     merged: dict[str, list[str]] = {}  # equal gradients (the two biases of a gate) share a line
-    for name, terms in parts.items():
+    for name, terms in ((n, t) for n, t in parts.items() if t):  # hidden biases have no line
         rhs = total + (terms[0] if len(terms) == 1 else rf"\left({' + '.join(terms)}\right)")
         merged.setdefault(rhs, []).append(name)
     return [Equation(names[0], " = ".join(rf"\frac{{\partial L}}{{\partial {p.name(n)}}}" for n in names), rhs)
@@ -199,7 +206,7 @@ def state_jacobian(d: Derivation, state: str, source: str, notation: Notation = 
     """``∂state_t/∂source_{t−1}`` as a sum of diag(…) and weight products, one per path through the step."""
     p = CellLatexPrinter(d, notation)
     def factor(f) -> str:
-        return p.name(f) if isinstance(f, str) else rf"\operatorname{{diag}}\left({p.doprint(f)}\right)"
+        return notation.matrix(p.name(f)) if isinstance(f, str) else rf"\operatorname{{diag}}\left({p.doprint(f)}\right)"
     terms = [" ".join(map(factor, path)) or "I" for path in jacobian_paths(d, state, source)]
     lhs = rf"\frac{{\partial {p.value(d.vars[d.sym(state)])}}}{{\partial {p.value(d.vars[d.sym(source)], -1)}}}"
     return Equation(f"{state}/{source}", lhs, " + ".join(terms) or "0")
