@@ -259,7 +259,7 @@ class KernelWriter:
             *(f'    {v} = params["{v}"]' for v in self._vector_params_read()),
             f"    # δ of the pre-activations: computed per step in d_pre ({self.P}, B, H), stored as rows of",
             "    # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop",
-            f"    d_pre_buf = np.empty(({self.P}, B, H), x.dtype)",
+            *([f"    d_pre_buf = np.empty(({self.P}, B, H), x.dtype)"] if self.P > 1 else []),
             f"    d_pre_seq = np.zeros((T, B, {_times_h(self.P)}), x.dtype)",
             *(f"    {n}_buf = np.empty((B, H), x.dtype)" for n in [*adjoint_buffers, *temps.names()]),
             *(f"    {n}_buf = np.empty(({widest}, B, H), x.dtype)" for n in block_temps.names()),
@@ -287,7 +287,8 @@ class KernelWriter:
             tmp = printer.temps.take()
             lines += [*printer.assign(a.expr, tmp), f"{a.target.name} += {tmp}.sum(axis=0)"]
             printer.temps.give(tmp)
-        lines.append(f"np.copyto(d_rows.reshape(live, {self.P}, H), d_pre.transpose(1, 0, 2))")
+        if self.P > 1:  # gate-major δ into the (B, P·H) rows the GEMMs read
+            lines.append(f"np.copyto(d_rows.reshape(live, {self.P}, H), d_pre.transpose(1, 0, 2))")
         for a in d.carries:
             lines += self._carry(printer, a)
         return lines
@@ -297,7 +298,8 @@ class KernelWriter:
         rows_of = [*buffers, *temps.names()]
         carries = [f"d_{s}_next" for s in self.cell.states]
         return [
-            "pre, d_pre, d_rows = gates[:, t, :live], d_pre_buf[:, :live], d_pre_seq[t, :live]",
+            "pre, d_rows = gates[:, t, :live], d_pre_seq[t, :live]",
+            "d_pre = d_rows[None]" if self.P == 1 else "d_pre = d_pre_buf[:, :live]",
             f"{_tuple([self.preact_adjoint(c.preact.symbol) for c in self.L.columns])} = d_pre",
             *([_assign(rows_of, [f"{b}_buf[:live]" for b in rows_of])] if rows_of else []),
             _assign(carries, [f"d_{s}_carry[:live]" for s in self.cell.states]),

@@ -134,7 +134,8 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
     d_p_o = np.zeros(H, x.dtype)
     for t in reversed(range(T)):
         live = batch.active[t]  # rows still running
-        pre, d_pre, d_rows = gates[:, t, :live], d_pre_buf[:, :live], d_pre_seq[t, :live]
+        pre, d_rows = gates[:, t, :live], d_pre_seq[t, :live]
+        d_pre = d_pre_buf[:, :live]
         d_a_g, d_a_i, d_a_f, d_a_o = d_pre
         d_h, d_o, d_c, d_f, d_i, d_g, tmp0 = d_h_buf[:live], d_o_buf[:live], d_c_buf[:live], d_f_buf[:live], d_i_buf[:live], d_g_buf[:live], tmp0_buf[:live]
         d_h_next, d_c_next = d_h_carry[:live], d_c_carry[:live]

@@ -98,7 +98,8 @@ def backward(params, cache, dh_seq, dh_T=None):
     tmp_block0_buf = np.empty((2, B, H), x.dtype)
     for t in reversed(range(T)):
         live = batch.active[t]  # rows still running
-        pre, d_pre, d_rows = gates[:, t, :live], d_pre_buf[:, :live], d_pre_seq[t, :live]
+        pre, d_rows = gates[:, t, :live], d_pre_seq[t, :live]
+        d_pre = d_pre_buf[:, :live]
         d_n, d_r, d_z = d_pre
         d_h, d_q, tmp0, tmp1 = d_h_buf[:live], d_q_buf[:live], tmp0_buf[:live], tmp1_buf[:live]
         d_h_next = d_h_carry[:live]

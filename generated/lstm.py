@@ -97,7 +97,8 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
     tmp_block0_buf = np.empty((3, B, H), x.dtype)
     for t in reversed(range(T)):
         live = batch.active[t]  # rows still running
-        pre, d_pre, d_rows = gates[:, t, :live], d_pre_buf[:, :live], d_pre_seq[t, :live]
+        pre, d_rows = gates[:, t, :live], d_pre_seq[t, :live]
+        d_pre = d_pre_buf[:, :live]
         d_i, d_f, d_o, d_g = d_pre
         d_h, d_c = d_h_buf[:live], d_c_buf[:live]
         d_h_next, d_c_next = d_h_carry[:live], d_c_carry[:live]

@@ -95,7 +95,8 @@ def backward(params, cache, dh_seq, dh_T=None):
     tmp_block0_buf = np.empty((1, B, H), x.dtype)
     for t in reversed(range(T)):
         live = batch.active[t]  # rows still running
-        pre, d_pre, d_rows = gates[:, t, :live], d_pre_buf[:, :live], d_pre_seq[t, :live]
+        pre, d_rows = gates[:, t, :live], d_pre_seq[t, :live]
+        d_pre = d_pre_buf[:, :live]
         d_n, d_f = d_pre
         d_h, d_q, tmp0 = d_h_buf[:live], d_q_buf[:live], tmp0_buf[:live]
         d_h_next = d_h_carry[:live]

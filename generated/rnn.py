@@ -64,12 +64,12 @@ def backward(params, cache, dh_seq, dh_T=None):
     h_seq = gates[0]
     # δ of the pre-activations: computed per step in d_pre (1, B, H), stored as rows of
     # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop
-    d_pre_buf = np.empty((1, B, H), x.dtype)
     d_pre_seq = np.zeros((T, B, H), x.dtype)
     tmp_block0_buf = np.empty((1, B, H), x.dtype)
     for t in reversed(range(T)):
         live = batch.active[t]  # rows still running
-        pre, d_pre, d_rows = gates[:, t, :live], d_pre_buf[:, :live], d_pre_seq[t, :live]
+        pre, d_rows = gates[:, t, :live], d_pre_seq[t, :live]
+        d_pre = d_rows[None]
         d_h, = d_pre
         d_h_next = d_h_carry[:live]
         h, = pre
@@ -80,7 +80,6 @@ def backward(params, cache, dh_seq, dh_T=None):
         np.square(blk, out=tmp_blk)
         np.subtract(1, tmp_blk, out=tmp_blk)
         d_blk *= tmp_blk
-        np.copyto(d_rows.reshape(live, 1, H), d_pre.transpose(1, 0, 2))
         # δh_prev, handed to step t - 1
         np.matmul(d_rows, U_all, out=d_h_next)
     # sums over time and batch: one GEMM per group of weights that share a source
