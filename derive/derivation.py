@@ -292,7 +292,7 @@ def _reuse_adjoints(program: list[Assign], *rest: list[Assign]) -> tuple:
         for a in group:
             expr = a.expr.subs(known) if known else a.expr
             out.append(Assign(a.target, expr, a.linear))
-            if group is program and a.expr.is_Mul:
+            if group is program and a.expr.is_Mul and not a.linear:  # with linear terms, target != expr
                 known[a.expr] = a.target
         rewritten.append(tuple(out))
     return tuple(rewritten)

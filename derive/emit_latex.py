@@ -183,8 +183,9 @@ def parameter_gradients(d: Derivation, notation: Notation = SPEC) -> list[Equati
     for a in d.vector_grads:
         parts[a.target.name.removeprefix("d_")].append(p.parenthesize(a.expr, PRECEDENCE["Mul"]))
     merged: dict[str, list[str]] = {}  # equal gradients (the two biases of a gate) share a line
-    for name, terms in ((n, t) for n, t in parts.items() if t):  # hidden biases have no line
-        rhs = total + (terms[0] if len(terms) == 1 else rf"\left({' + '.join(terms)}\right)")
+    hidden = {b for pre in d.preacts for k, b in enumerate(pre.biases) if not notation.shows(k)}
+    for name, terms in ((n, t) for n, t in parts.items() if n not in hidden):
+        rhs = "0" if not terms else total + (terms[0] if len(terms) == 1 else rf"\left({' + '.join(terms)}\right)")
         merged.setdefault(rhs, []).append(name)
     return [Equation(names[0], " = ".join(rf"\frac{{\partial L}}{{\partial {p.name(n)}}}" for n in names), rhs)
             for rhs, names in merged.items()]

@@ -213,16 +213,16 @@ class KernelWriter:
                       computed: set) -> list[str]:
         name = eq.symbol.name
         lines = []
-        for aux in sorted(eq.expr.free_symbols & set(self.d.aux) - computed, key=str):
-            computed.add(aux)
-            lines += [self._home(aux.name), *printer.assign(self.d.aux[aux], aux.name)]
-        for p in eq.preacts:
+        for p in eq.preacts:  # complete the pre-activations first: function values below read them
             target = self.slab_name(self.L.column(p.symbol))
             for term in self.L.column(p.symbol).secondary:
                 source = "x[t, :live]" if term.source == self.d.x else term.source.name
                 tmp = temps.take()
                 lines += [f"np.matmul({source}, {term.weight}.T, out={tmp})", f"{target} += {tmp}"]
                 temps.give(tmp)
+        for aux in sorted(eq.expr.free_symbols & set(self.d.aux) - computed, key=str):
+            computed.add(aux)
+            lines += [self._home(aux.name), *printer.assign(self.d.aux[aux], aux.name)]
         if column is not None:  # a gate whose pre-activation needed a GEMM inside the step
             return lines + printer.activate(eq.gate, name)
         return lines + [self._home(name), *printer.assign(eq.expr, name)]
@@ -358,8 +358,9 @@ class KernelWriter:
         lines = [comment, f"np.matmul(d_rows{cols}, U_all, out={target})"]
         if a.expr != 0:
             lines += printer.update("add", a.expr, target)
-        fused = {c.h_term.weight for c in self.L.columns if c.h_term}
-        return lines + self._add_products(printer, tuple(lin for lin in a.linear if lin.weight not in fused), target)
+        fused = {(c.h_term.weight, c.preact.symbol) for c in self.L.columns if c.h_term}  # done by U_all
+        rest = tuple(lin for lin in a.linear if (lin.weight, lin.preact) not in fused)
+        return lines + self._add_products(printer, rest, target)
 
     # --- after the loop --------------------------------------------------------------------
 
@@ -402,7 +403,7 @@ class KernelWriter:
         seen: set[str] = set()
         entries = []
         for name, parts in grads.items():
-            text = " + ".join(parts)
+            text = " + ".join(parts) or f'np.zeros_like(params["{name}"])'  # cancelled out of every equation
             entries.append(f'        "{name}": {text}{".copy()" if text in seen else ""},')
             seen.add(text)
         entries.append('        "x": batch.unsort(d_x.reshape(T, B, D), 1),')
@@ -427,4 +428,6 @@ class KernelWriter:
             s = var.of.name
             head, tail = (f"d_all[:B, {cols}]", f"d_all[B:, {cols}]") if cols else ("d_all[:B]", "d_all[B:]")
             return f"{head}.T @ {s}0 + {tail}.T @ {s}_seq[:-1].reshape((T - 1) * B, H)"
-        return f"{rows}.T @ {source.name}_seq.reshape(T * B, H)"
+        gate = self.L.gate_column(source.name)  # a gate's values live in its slab of gates
+        values = f"gates[{gate.index}]" if gate else f"{source.name}_seq"
+        return f"{rows}.T @ {values}.reshape(T * B, H)"

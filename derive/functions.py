@@ -26,4 +26,26 @@ class sigmoid(sympy.Function):
         return rf"\sigma\left({printer._print(self.args[0])}\right)"
 
 
-FUNCTIONS: dict[str, type[sympy.Function]] = {"sigmoid": sigmoid, "tanh": sympy.tanh}
+class tanh(sympy.Function):
+    """The hyperbolic tangent, kept as written: SymPy's own ``tanh`` turns tanh(1 − c) into −tanh(c − 1),
+    which would hide the function value a node computes."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return 1 - self**2
+
+    @classmethod
+    def eval(cls, arg):
+        if arg.is_zero:
+            return sympy.S.Zero
+        return None
+
+    def _eval_rewrite_as_exp(self, arg, **kwargs):
+        return (sympy.exp(arg) - sympy.exp(-arg)) / (sympy.exp(arg) + sympy.exp(-arg))
+
+    def _latex(self, printer) -> str:
+        return rf"\tanh\left({printer._print(self.args[0])}\right)"
+
+
+FUNCTIONS: dict[str, type[sympy.Function]] = {"sigmoid": sigmoid, "tanh": tanh}

@@ -148,13 +148,16 @@ class InplacePrinter:
 
     def _emit_Pow(self, expr: sympy.Pow, out: str) -> None:
         base, exp = expr.args
-        if exp != 2:
+        if not (exp.is_Integer and exp >= 2):
             raise ValueError(f"unsupported power in kernel code: {expr}")
         source = self.leaf(base)
         if source is None:
             self._emit(base, out)
             source = out
-        self.call("square", source, None, out)
+        if exp == 2:
+            self.call("square", source, None, out)
+        else:
+            self.call("power", source, str(exp), out)
 
     def _emit_tanh(self, expr: sympy.tanh, out: str) -> None:
         self._apply("tanh", expr.args[0], out)

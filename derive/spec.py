@@ -205,6 +205,8 @@ def define(name: str, equations: str, *, states: str, output: str | None = None,
     _check_param_kinds(nodes)
     ordered = _evaluation_order(nodes)
     _check_all_used(ordered, state_names, output)
+    if not any(mm.source == INPUT for node in nodes for mm in walk(node.expr, MatMul)):
+        raise SpecError(f"cell {name!r}: the input x is never read (write 'W @ x' in some equation)")
     return Cell(name, title or name, state_names, output, tuple(ordered), reference)
 
 

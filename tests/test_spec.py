@@ -76,6 +76,11 @@ def test_state_never_updated():
         make("h = tanh(W @ x + U @ h_prev)", states="h c")
 
 
+def test_input_never_read():
+    with pytest.raises(SpecError, match="cell 'demo': the input x is never read"):
+        make("h = tanh(U @ h_prev) + 0.5 * h_prev")
+
+
 def test_output_missing():
     with pytest.raises(SpecError, match="output 'y': missing"):
         make("h = tanh(W @ x + U @ h_prev)", output="y")
