@@ -4,35 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
 from pathlib import Path
 
-from . import cells, emit_latex, generate, notation
+from . import cells, emit_latex, generate, notation, specfile, variants
 from .derivation import derive
-from .spec import Cell, SpecError, define
+from .spec import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_spec(path: Path) -> Cell:
-    """A cell from a TOML file with ``name``, ``states``, ``equations`` (and optional ``title``, ``output``)."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise SpecError(f"{path}: {exc}") from None
-    missing = [k for k in ("name", "states", "equations") if k not in data]
-    if missing:
-        raise SpecError(f"{path}: missing {', '.join(missing)}")
-    states = data["states"] if isinstance(data["states"], str) else " ".join(data["states"])
-    return define(data["name"], data["equations"], states=states, output=data.get("output"),
-                  title=data.get("title", ""), reference=data.get("reference", ""))
-
-
 def cmd_generate(args: argparse.Namespace) -> int:
     if args.spec:
-        cell = load_spec(Path(args.spec))
+        cell = specfile.load(Path(args.spec))
         root = Path(args.out or ".")
         files = generate.cell_outputs(cell, Path(args.spec).as_posix())
+        files[f"{cell.name}.md"] = specfile.page_stub(cell, Path(args.spec), root)
     else:
         root, files = ROOT / "generated", generate.builtin_outputs()
     if args.check:
@@ -51,13 +37,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    for cell in cells.BUILTIN.values():
-        print(f"{cell.name:10} {cell.title}")
+    for cell in cells.KNOWN.values():
+        print(f"{cell.name:14} {cell.title}" + (" (variant)" if cell.name in variants.VARIANTS else ""))
+    print("\nnotations (show CELL --notation NAME):")
+    for view in notation.NOTATIONS.values():
+        print(f"{view.name:14} {view.title}")
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    cell = load_spec(Path(args.cell)) if args.cell.endswith(".toml") else cells.get(args.cell)
+    cell = specfile.load(Path(args.cell)) if args.cell.endswith(".toml") else cells.get(args.cell)
     view = notation.get(args.notation)
     d = derive(cell)
     print(f"{cell.title}\n")
@@ -93,9 +82,9 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="write generated/ (kernels and LaTeX) from the cell specs")
     g.add_argument("--check", action="store_true", help="exit 1 and list stale files instead of writing")
     g.add_argument("--spec", help="a TOML cell spec to generate instead of the built-in cells")
-    g.add_argument("--out", help="output directory for --spec (default: current directory)")
+    g.add_argument("--out", help="output directory for --spec: kernel, LaTeX and a page (default: current directory)")
     g.set_defaults(run=cmd_generate)
-    sub.add_parser("list", help="list the built-in cells").set_defaults(run=cmd_list)
+    sub.add_parser("list", help="list the built-in cells, the variants and the notations").set_defaults(run=cmd_list)
     s = sub.add_parser("show", help="print a cell's equations and gradients")
     s.add_argument("cell", help="a built-in cell name or a .toml spec file")
     s.add_argument("--notation", default="spec", choices=sorted(notation.NOTATIONS))

@@ -28,7 +28,7 @@ from sphinx.search.zh import SearchChinese
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from . import cells, counts, diagram, emit_latex, head, notation, plotting, speed
+from . import cells, counts, diagram, emit_latex, head, notation, plotting, specfile, speed
 from .derivation import derive
 from .emit_latex import Equation
 from .site import LANGUAGES
@@ -62,9 +62,14 @@ class EngineDirective(SphinxDirective):
     """Common ground: errors as directive errors, and a rebuild when the engine changes."""
 
     def cell(self):
-        """The built-in cell named by the argument."""
+        """The cell named by the argument: built-in, a variant, or a TOML spec file (path relative to the page)."""
+        name = self.arguments[0]
         try:
-            return cells.get(self.arguments[0])
+            if name.endswith(".toml"):
+                path = Path(self.env.relfn2path(name)[1])
+                self.env.note_dependency(str(path))
+                return specfile.load(path)
+            return cells.get(name)
         except SpecError as exc:
             raise self.error(str(exc)) from None
 
