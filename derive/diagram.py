@@ -114,6 +114,9 @@ class _CellDrawing(_Drawing):
             return self.source_of(expr.source), expr.weight
         if isinstance(expr, (NodeRef, PrevRef)):
             return self.source_of(expr), ""
+        if isinstance(expr, (Param, Num)):  # a peephole weight, a constant: a label of its own
+            label = symbol(expr.name, "") if isinstance(expr, Param) else escape(f"{expr.value:g}")
+            return self.node(label, "state", "plaintext"), ""
         kept = [t for t in _terms(expr) if not isinstance(t, Param)] if isinstance(expr, Sum) else []
         if len(kept) == 1:  # a term plus biases
             return self.value(kept[0])

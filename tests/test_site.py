@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from derive import cells, emit_latex, head, notation
+from derive import cells, emit_latex, equivalence, errata, head, notation, specfile
 from derive.derivation import derive
 from derive.site import DOCS, LANGUAGES, ROOT
 
@@ -58,10 +58,15 @@ def test_chinese_pages_are_in_chinese(built):
 
 
 def engine_lines() -> set[str]:
-    """Every equation line the engine can print (aligned at &= or alone): all cells, blocks and notations,
-    the head, the Jacobians."""
+    """Every equation line the engine can print (aligned at &= or alone): all cells (built-in, variants, spec
+    files under docs/), blocks and notations, the head, the Jacobians, the errata, the GRU conventions."""
     equations = [emit_latex.Equation("", lhs, rhs) for lhs, rhs in head.latex_forward() + head.latex_gradients()]
-    for cell in cells.BUILTIN.values():
+    for view in notation.NOTATIONS.values():
+        equations += equivalence.negated_gate(cells.get("gru_swapped"), cells.get("gru_cho"), "z", view)
+        for erratum in errata.ERRATA.values():
+            if view.biases != "none":
+                equations += [e for part in erratum.equations(view) for e in part]
+    for cell in [*cells.KNOWN.values(), *(specfile.load(p) for p in DOCS.rglob("*.toml"))]:
         d = derive(cell)
         for view in notation.NOTATIONS.values():
             for block in emit_latex.BLOCKS:

@@ -3,6 +3,7 @@
 import importlib.util
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ from derive import specfile
 from derive.cli import main
 from derive.spec import SpecError
 from helpers import loss, numerical_gradient, random_problem, rel_err
+
+ROOT = Path(__file__).resolve().parent.parent
 
 MGU = '''name = "mymgu"
 title = "Minimal gated unit"
@@ -85,3 +88,13 @@ def test_the_page_stub_builds_with_the_site_directives(tmp_path):
     done = subprocess.run([sys.executable, "-m", "sphinx", "-b", "dummy", "-W", "-q", str(site), str(tmp_path / "build")],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_tutorial_cell_generates_and_passes_its_own_check(tmp_path):
+    """docs/variants/custom-cell.md, steps 2 to 5: the spec file, generate --spec, the check script."""
+    docs = ROOT / "docs" / "variants"
+    assert main(["generate", "--spec", str(docs / "janet.toml"), "--out", str(tmp_path)]) == 0
+    done = subprocess.run([sys.executable, str(docs / "check_janet.py"), str(tmp_path / "janet.py")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("relative error") == 7

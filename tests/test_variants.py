@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from derive import cells, diagram, variants
+from derive.spec import SpecError
 from derive.variants import GREFF_EDITS, VANILLA
 from helpers import kernel, loss, numerical_gradient, random_problem, rel_err
 
@@ -98,3 +99,29 @@ def test_minimal_gated_unit_is_a_gru_whose_gates_are_tied():
     for g in "rz":
         gru.update({f"W_{g}": params["W_f"], f"U_{g}": params["U_f"], f"b_{g}": params["b_f"]})
     assert rel_err(run("gru_swapped", gru, x, init), run("mgu", params, x, init)) <= 1e-14
+
+
+def test_the_two_gru_conventions_are_one_cell_with_the_update_gate_negated():
+    """gru_cho with W_z, U_z, b_z negated computes gru_swapped; the gradients of those three change sign."""
+    params, x, init = problem("gru_swapped")
+    g_seq = np.random.default_rng(1).standard_normal((5, 3, 6))
+    negated = {k: -v if k.endswith("_z") else v for k, v in params.items()}
+    out_swapped, cache_swapped = kernel("gru_swapped").forward(params, x, **init)
+    out_cho, cache_cho = kernel("gru_cho").forward(negated, x, **init)
+    assert rel_err(out_cho, out_swapped) <= 1e-14
+    grads_swapped = kernel("gru_swapped").backward(params, cache_swapped, g_seq)
+    grads_cho = kernel("gru_cho").backward(negated, cache_cho, g_seq)
+    for name, grad in grads_swapped.items():
+        assert rel_err(-grads_cho[name] if name.endswith("_z") else grads_cho[name], grad) <= 1e-12, name
+
+
+def test_the_engine_proves_the_conventions_equal_and_refuses_other_pairs():
+    from derive import equivalence
+
+    steps = equivalence.negated_gate(cells.get("gru_swapped"), cells.get("gru_cho"), "z")
+    assert [s.name for s in steps] == ["identity", "gru_cho", "gru_swapped"]
+    assert steps[0].lhs == r"\sigma\left(-\hat{z}_{t}\right)" and steps[0].rhs == r"1 - \sigma\left(\hat{z}_{t}\right)"
+    with pytest.raises(SpecError, match="differ in 'h' after negating 'z'"):
+        equivalence.negated_gate(cells.get("gru_swapped"), cells.get("gru"), "z")  # reset after the product
+    with pytest.raises(SpecError, match="not a sigmoid"):
+        equivalence.negated_gate(cells.get("gru_swapped"), cells.get("gru_cho"), "h")
