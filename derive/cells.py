@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from .spec import Cell, SpecError, define
-from .variants import VARIANTS
 
 RNN = define(
     "rnn",
@@ -60,13 +59,17 @@ GRU_CHO = define(
 BUILTIN: dict[str, Cell] = {cell.name: cell for cell in (RNN, LSTM, GRU, GRU_CHO)}
 
 
-KNOWN: dict[str, Cell] = {**BUILTIN, **{name: v.cell for name, v in VARIANTS.items()}}
+def known() -> dict[str, Cell]:
+    """The built-in cells, then the variants of :mod:`derive.variants` (which build on these)."""
+    from .variants import VARIANTS
+
+    return {**BUILTIN, **{name: v.cell for name, v in VARIANTS.items()}}
 
 
 def get(name: str) -> Cell:
-    """The built-in or variant cell of that name (variants: :mod:`derive.variants`)."""
-    try:
-        return KNOWN[name]
-    except KeyError:
-        raise SpecError(f"unknown cell {name!r} (built-in: {', '.join(BUILTIN)}; "
-                        f"variants: {', '.join(VARIANTS)})") from None
+    """The built-in or variant cell of that name."""
+    cells = known()
+    if name not in cells:
+        variants = [n for n in cells if n not in BUILTIN]
+        raise SpecError(f"unknown cell {name!r} (built-in: {', '.join(BUILTIN)}; variants: {', '.join(variants)})")
+    return cells[name]

@@ -37,7 +37,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    for cell in cells.KNOWN.values():
+    for cell in cells.known().values():
         print(f"{cell.name:14} {cell.title}" + (" (variant)" if cell.name in variants.VARIANTS else ""))
     print("\nnotations (show CELL --notation NAME):")
     for view in notation.NOTATIONS.values():

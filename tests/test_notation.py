@@ -77,7 +77,7 @@ def test_views_are_the_spec_view_with_symbols_renamed(cell, view):
 
 
 @pytest.mark.parametrize("view", list(NOTATIONS.values()), ids=lambda v: v.name)
-@pytest.mark.parametrize("cell", list(cells.KNOWN))
+@pytest.mark.parametrize("cell", list(cells.known()))
 def test_no_two_quantities_share_a_symbol(cell, view):
     d = derive(cells.get(cell))
     p = CellLatexPrinter(d, view)
@@ -88,7 +88,7 @@ def test_no_two_quantities_share_a_symbol(cell, view):
 
 
 @pytest.mark.parametrize("view", list(NOTATIONS.values()), ids=lambda v: v.name)
-@pytest.mark.parametrize("cell", list(cells.KNOWN))
+@pytest.mark.parametrize("cell", list(cells.known()))
 def test_every_block_prints_balanced_latex(cell, view):
     d = derive(cells.get(cell))
     for block in emit_latex.BLOCKS:

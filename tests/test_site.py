@@ -66,7 +66,7 @@ def engine_lines() -> set[str]:
         for erratum in errata.ERRATA.values():
             if view.biases != "none":
                 equations += [e for part in erratum.equations(view) for e in part]
-    for cell in [*cells.KNOWN.values(), *(specfile.load(p) for p in DOCS.rglob("*.toml"))]:
+    for cell in [*cells.known().values(), *(specfile.load(p) for p in DOCS.rglob("*.toml"))]:
         d = derive(cell)
         for view in notation.NOTATIONS.values():
             for block in emit_latex.BLOCKS:
