@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import sympy
 
+from .notation import SPEC, Notation
+
 K_DERIVED = 4  # classes in the symbolic check; the result does not depend on K
 
 
@@ -44,25 +46,48 @@ def derive_head() -> HeadDerivation:
     return HeadDerivation(gradient, p1, y1)
 
 
-def latex_forward() -> list[tuple[str, str]]:
+class _HeadSymbols:
+    """The head's symbols in one notation: weights, bias, logits, output, target, the cell's output state."""
+
+    def __init__(self, notation: Notation):
+        self.n = notation
+        self.V, self.c = notation.base("head", "V"), notation.base("head", "c")
+        self.loss = notation.loss
+
+    def at(self, name: str, index: str = "t") -> str:
+        """``z`` (logits), ``\\hat{y}`` (output), ``y`` (target) or ``h`` (the cell's state) at a step."""
+        base = self.n.base("rnn", "h") if name == "h" else self.n.symbols.get("head", {}).get(name, name)
+        return self.n.timed(base, index)
+
+    def entry(self, name: str, k: str) -> str:
+        """Component ``k`` of a vector at step t: ``z_{t,k}``, ``z^{\\langle t \\rangle}_{k}``."""
+        if self.n.time == "sub":
+            return f"{self.n.symbols.get('head', {}).get(name, name)}_{{t,{k}}}"
+        return f"{{{self.at(name)}}}_{{{k}}}"
+
+
+def latex_forward(notation: Notation = SPEC) -> list[tuple[str, str]]:
     """Output layer and loss: (lhs, rhs) pairs."""
+    s = _HeadSymbols(notation)
+    y_hat = r"\hat{y}"
     return [
-        (r"z_{t}", r"V h_{t} + c"),
-        (r"\hat{y}_{t}", r"\operatorname{softmax}\left(z_{t}\right), \quad "
-                         r"\hat{y}_{t,k} = \frac{e^{z_{t,k}}}{\sum_{j} e^{z_{t,j}}}"),
-        (r"L", r"\sum_{t=1}^{T} \ell_{t} = -\sum_{t=1}^{T} \sum_{k} y_{t,k} \log \hat{y}_{t,k}"),
+        (s.at("z"), f"{notation.product(s.V, s.at('h'))} + {s.c}"),
+        (s.at(y_hat), rf"\operatorname{{softmax}}\left({s.at('z')}\right), \quad "
+                      rf"{s.entry(y_hat, 'k')} = \frac{{e^{{{s.entry('z', 'k')}}}}}{{\sum_{{j}} e^{{{s.entry('z', 'j')}}}}}"),
+        (r"L", rf"\sum_{{t=1}}^{{T}} {s.at(s.loss)} = -\sum_{{t=1}}^{{T}} \sum_{{k}} {s.entry('y', 'k')} \log {s.entry(y_hat, 'k')}"),
     ]
 
 
-def latex_gradients() -> list[tuple[str, str]]:
+def latex_gradients(notation: Notation = SPEC) -> list[tuple[str, str]]:
     """Gradients of the output layer, with ∂ℓ/∂z from the derivation above."""
-    h = derive_head()
-    rhs = sympy.latex(h.logit_gradient, symbol_names={h.p: r"\hat{y}_{t}", h.y: "y_{t}"})
+    h, s = derive_head(), _HeadSymbols(notation)
+    rhs = sympy.latex(h.logit_gradient, symbol_names={h.p: s.at(r"\hat{y}"), h.y: s.at("y")})
+    delta = rf"\delta {s.at('z')}"
     return [
-        (r"\delta z_{t} = \frac{\partial \ell_{t}}{\partial z_{t}}", rhs),
-        (r"\frac{\partial L}{\partial V}", r"\sum_{t=1}^{T} \delta z_{t}\, h_{t}^{\top}"),
-        (r"\frac{\partial L}{\partial c}", r"\sum_{t=1}^{T} \delta z_{t}"),
-        (r"\frac{\partial \ell_{t}}{\partial h_{t}}", r"V^{\top} \delta z_{t}"),
+        (rf"{delta} = \frac{{\partial {s.at(s.loss)}}}{{\partial {s.at('z')}}}", rhs),
+        (rf"\frac{{\partial L}}{{\partial {s.V}}}", rf"\sum_{{t=1}}^{{T}} {notation.outer(delta, s.at('h'))}"),
+        (rf"\frac{{\partial L}}{{\partial {s.c}}}", rf"\sum_{{t=1}}^{{T}} {delta}"),
+        (rf"\frac{{\partial {s.at(s.loss)}}}{{\partial {s.at('h')}}}", notation.backprop(s.V, delta)),
     ]
 
 

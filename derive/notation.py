@@ -74,11 +74,13 @@ class Notation:
         if self.affine == "concat" and weight and len(terms) > 1:
             sources = [t.source for t in terms if not t.is_input] + [t.source for t in terms if t.is_input]
             products = [rf"{weight}{self.concat_product}\left[{', '.join(sources)}\right]"]
-        elif self.affine == "row":
-            products = [f"{t.source} {t.weight}" for t in terms]
         else:
-            products = [f"{t.weight} {t.source}" for t in terms]
+            products = [self.product(t.weight, t.source) for t in terms]
         return " + ".join(products + biases)
+
+    def product(self, weight: str, source: str) -> str:
+        """A weight applied to a vector: W x, or x W with row vectors."""
+        return f"{source} {weight}" if self.affine == "row" else f"{weight} {source}"
 
     def transposed(self, weight: str) -> str:
         """``weight`` transposed."""
@@ -141,6 +143,7 @@ NG = Notation(
                        o=r"\Gamma_{o}", g=r"\tilde{c}", h="a"),
         "gru": _gates("r:r z:u n:c", "W_{{{g}x}}", "W_{{{g}c}}", r=r"\Gamma_{r}", z=r"\Gamma_{u}",
                       n=r"\tilde{c}", h="c"),
+        "head": {"V": "W_{y}", "c": "b_{y}"},  # the softmax output layer
     },
     concat={"rnn": {"h": "W_{a}"}, "lstm": {"i": "W_{u}", "f": "W_{f}", "g": "W_{c}", "o": "W_{o}"},
             "gru": {"r": "W_{r}", "z": "W_{u}", "n": "W_{c}"}},
@@ -176,6 +179,7 @@ GREFF = Notation(
     source="Graves 2012, Supervised Sequence Labelling with RNNs; Greff et al. 2017, LSTM: A Search Space Odyssey",
     symbols={
         "rnn": {**_gates("h:y", "W", "R"), "h": "y", "b_h": "b"},
+        "head": {"y": "d"},  # the target: y is the cell's output here
         "lstm": {**_gates("i:i f:f g:z o:o", "W_{{{g}}}", "R_{{{g}}}"), "g": "z", "h": "y",
                  **{f"V_{a}{b}": f"R_{{{a}{b}}}" for a in "ifo" for b in "ifo"}},
         "gru": {**_gates("r:r z:z n:n", "W_{{{g}}}", "R_{{{g}}}"), "h": "y"},

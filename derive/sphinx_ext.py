@@ -169,11 +169,11 @@ class HeadEquations(EquationsDirective):
 
     required_arguments = 0
     option_spec = {**MathDirective.option_spec, "only": directives.unchanged,
-                   "block": block_option(tuple(HEAD_NAMES))}
+                   "block": block_option(tuple(HEAD_NAMES)), "notation": directives.unchanged}
 
     def equations(self) -> list[Equation]:
         name = self.options.get("block", "forward")
-        pairs = head.latex_forward() if name == "forward" else head.latex_gradients()
+        pairs = head.latex_forward(self.view()) if name == "forward" else head.latex_gradients(self.view())
         if len(pairs) != len(HEAD_NAMES[name]):
             raise self.error(f"head-equations: {len(pairs)} {name} equations, names for {len(HEAD_NAMES[name])}")
         return [Equation(n, lhs, rhs) for n, (lhs, rhs) in zip(HEAD_NAMES[name], pairs)]

@@ -191,3 +191,22 @@ def test_cli_shows_every_notation(capsys):
 def test_unknown_cell_names_the_variants():
     with pytest.raises(SpecError, match="variants: lstm_peephole"):
         cells.get("nope")
+
+
+def test_ng_output_layer_is_softmax_of_w_y_a_plus_b_y():
+    from derive import head
+
+    forward = head.latex_forward(notation.get("ng"))
+    assert forward[0] == (r"z^{\langle t \rangle}", r"W_{y} a^{\langle t \rangle} + b_{y}")
+    assert forward[1][0] == r"\hat{y}^{\langle t \rangle}"
+    gradients = dict(head.latex_gradients(notation.get("ng")))
+    assert gradients[r"\frac{\partial L}{\partial W_{y}}"] == (r"\sum_{t=1}^{T} \delta z^{\langle t \rangle}\, "
+                                                           r"{a^{\langle t \rangle}}^{\top}")
+    assert head.latex_forward(notation.get("wildml"))[0][1] == "s_{t} V + c"  # row vectors
+
+
+def test_the_spec_view_of_the_output_layer_is_what_generate_writes():
+    from derive import generate, head
+
+    written = generate.builtin_outputs()["latex/softmax_ce/forward.tex"]
+    assert all(f"{lhs} &= {rhs}" in written for lhs, rhs in head.latex_forward(SPEC))

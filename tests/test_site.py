@@ -60,8 +60,9 @@ def test_chinese_pages_are_in_chinese(built):
 def engine_lines() -> set[str]:
     """Every equation line the engine can print (aligned at &= or alone): all cells (built-in, variants, spec
     files under docs/), blocks and notations, the head, the Jacobians, the errata, the GRU conventions."""
-    equations = [emit_latex.Equation("", lhs, rhs) for lhs, rhs in head.latex_forward() + head.latex_gradients()]
+    equations = []
     for view in notation.NOTATIONS.values():
+        equations += [emit_latex.Equation("", lhs, rhs) for lhs, rhs in head.latex_forward(view) + head.latex_gradients(view)]
         equations += equivalence.negated_gate(cells.get("gru_swapped"), cells.get("gru_cho"), "z", view)
         for erratum in errata.ERRATA.values():
             if view.biases != "none":
