@@ -17,7 +17,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.spec:
         cell = specfile.load(Path(args.spec))
         root = Path(args.out or ".")
-        files = generate.cell_outputs(cell, Path(args.spec).as_posix())
+        files = generate.cell_outputs(cell, Path(args.spec).name)  # the same header however the path is spelled
         files[f"{cell.name}.md"] = specfile.page_stub(cell, Path(args.spec), root)
     else:
         root, files = ROOT / "generated", generate.builtin_outputs()

@@ -211,8 +211,9 @@ class _Builder:
             func = next(k for k, f in FUNCTIONS.items() if isinstance(call, f))
             arg = call.args[0]
             if not arg.is_Symbol:
-                raise spec.SpecError(f"node {eq.symbol.name!r}: apply {func} to a node or a sum of "
-                                     f"affine terms only (found {func}({arg})); name the argument as a node")
+                raise spec.SpecError(f"node {eq.symbol.name!r}: inside a larger expression, {func} applies to a "
+                                     "node or to a weighted sum such as 'W @ x + U @ h_prev + b_h'; make its "
+                                     "argument a node of its own")
             name = f"{func}_{arg.name}"
             symbol = self.symbols.get(name) or self.make(Var("aux", name, of=self.vars[arg], func=func))
             self.aux[symbol] = call

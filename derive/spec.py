@@ -20,6 +20,7 @@ first state). Anything else raises :class:`SpecError` with the node's name in th
 from __future__ import annotations
 
 import ast
+import difflib
 import keyword
 import re
 from dataclasses import dataclass
@@ -274,6 +275,11 @@ class _Parser:
     def _binop(self, tree: ast.BinOp) -> Expr:
         if isinstance(tree.op, ast.MatMult):
             return self._matmul(tree)
+        if isinstance(tree.op, ast.Mult) and any(isinstance(t, ast.Name) and t.id == INPUT
+                                                 for t in (tree.left, tree.right)):
+            other = tree.right if isinstance(tree.left, ast.Name) and tree.left.id == INPUT else tree.left
+            raise self.fail(f"'{ast.unparse(tree)}': the input x may only appear as 'W @ x' "
+                            f"(a matrix product is written with @: '{ast.unparse(other)} @ x')")
         left, right = self._expr(tree.left), self._expr(tree.right)
         if isinstance(tree.op, ast.Add):
             return Sum(_flatten(Sum, left) + _flatten(Sum, right))
@@ -312,8 +318,11 @@ class _Parser:
             raise self.fail(f"unknown reference {name!r}: {state!r} is not a declared state")
         if VECTOR_PARAM.match(name):
             return Param(name)
+        known = [*self.nodes, *(s + PREV_SUFFIX for s in self.states)]
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
         raise self.fail(f"unknown reference {name!r} (not a node, not s_prev of a state; "
-                        "parameter vectors are named b…_… or p…_…)")
+                        f"parameter vectors are named b…_… or p…_…){hint}")
 
     def _call(self, tree: ast.Call) -> Call:
         func = tree.func.id if isinstance(tree.func, ast.Name) else ast.unparse(tree.func)

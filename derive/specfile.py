@@ -24,6 +24,7 @@ import os
 import tomllib
 from pathlib import Path
 
+from .derivation import derive
 from .spec import Cell, SpecError, define
 
 REQUIRED = ("name", "states", "equations")
@@ -49,10 +50,12 @@ def load(path: Path) -> Cell:
     if wrong:
         raise SpecError(f"{path}: {', '.join(wrong)} must be text (states: text or a list of names)")
     try:
-        return define(data["name"], data["equations"], states=states, output=data.get("output"),
+        cell = define(data["name"], data["equations"], states=states, output=data.get("output"),
                       title=data.get("title", ""), reference=data.get("reference", ""))
+        derive(cell)  # what only the derivation can find is reported against the file too
     except SpecError as exc:
         raise SpecError(f"{path}: {exc}") from None
+    return cell
 
 
 def page_stub(cell: Cell, spec: Path, page_dir: Path) -> str:
