@@ -1,4 +1,4 @@
-"""Command line: ``python -m derive generate | list | show | site``."""
+"""Command line: ``python -m derive generate | list | show | figures | site``."""
 
 from __future__ import annotations
 
@@ -58,6 +58,25 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_figures(args: argparse.Namespace) -> int:
+    from . import figures  # the experiments import the generated kernels
+
+    names = args.only or list(figures.EXPERIMENTS)
+    try:
+        if args.check:
+            problems = figures.check(names, args.jobs)
+            for p in problems:
+                print(f"differs: {p}")
+            print(f"{len(problems)} differences" if problems else f"figure data of {', '.join(names)} reproduced")
+            return 1 if problems else 0
+        for path in figures.write(names, args.jobs):
+            print(f"wrote {path}")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_site(args: argparse.Namespace) -> int:
     from . import site  # Sphinx is needed only here
 
@@ -89,6 +108,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("cell", help="a built-in cell name or a .toml spec file")
     s.add_argument("--notation", default="spec", choices=sorted(notation.NOTATIONS))
     s.set_defaults(run=cmd_show)
+    f = sub.add_parser("figures", help="run the gradient-flow experiments and write their data (docs/analysis/_data)")
+    f.add_argument("--check", action="store_true", help="run them again and exit 1 if the committed data differ")
+    f.add_argument("--only", action="append", help="one experiment (repeatable; default: all)")
+    f.add_argument("--jobs", type=int, default=2, help="parallel processes (default: 2)")
+    f.set_defaults(run=cmd_figures)
     w = sub.add_parser("site", help="generate, then build the reference site in every language")
     w.add_argument("--out", help="output directory (default: _build/html)")
     w.add_argument("--language", action="append", help="build only this language (repeatable)")

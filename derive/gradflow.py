@@ -13,17 +13,18 @@ import importlib
 
 import numpy as np
 
-from .train import kernel, spec
+from .cells import get
+from .train import kernel
 
 
 def jacobian_module(cell: str):
     """The generated Jacobian module of a built-in cell or variant."""
-    return importlib.import_module(f"generated.jacobians.{spec(cell).name}")
+    return importlib.import_module(f"generated.jacobians.{get(cell).name}")
 
 
 def output_state(cell: str) -> str:
     """The output of the cell, which must be one of its states (h for every built-in cell)."""
-    found = spec(cell)
+    found = get(cell)
     if found.output not in found.states:
         raise ValueError(f"{cell}: the output {found.output!r} is not a state; gradient flow is measured from a state")
     return found.output

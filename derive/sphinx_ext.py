@@ -28,7 +28,7 @@ from sphinx.search.zh import SearchChinese
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from . import cells, counts, diagram, emit_latex, head, notation, plotting, specfile, speed
+from . import analysis_plots, cells, counts, diagram, emit_latex, head, notation, plotting, specfile, speed
 from .derivation import derive
 from .emit_latex import Equation
 from .site import LANGUAGES
@@ -50,7 +50,8 @@ _ = get_translation("sphinx")
 def messages() -> list[str]:
     """Texts the directives put on pages, to be translated in the ``sphinx`` catalog."""
     plots = [m for plot in plotting.PLOTS.values() for m in plot.messages]
-    return list(dict.fromkeys([*diagram.messages(cells.BUILTIN.values()), *TABLE_HEADERS, *speed.HEADERS, *plots]))
+    return list(dict.fromkeys([*diagram.messages(cells.BUILTIN.values()), *TABLE_HEADERS, *speed.HEADERS, *plots,
+                               *analysis_plots.messages()]))
 
 
 def name_list(argument: str | None) -> list[str]:
@@ -306,6 +307,22 @@ class SpeedTable(EngineDirective):
         return [table([self.translate(h) for h in speed.HEADERS], body), note]
 
 
+class AnalysisTable(EngineDirective):
+    """``{analysis-table} adding``: a table of :mod:`derive.analysis_plots` from the committed measurements."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        found = analysis_plots.TABLES.get(self.arguments[0])
+        if found is None:
+            raise self.error(f"analysis-table: no table named {self.arguments[0]!r} "
+                             f"(known: {', '.join(analysis_plots.TABLES)})")
+        for rel in found.data:
+            self.env.note_dependency(str(ROOT / rel))
+        body = [[nodes.Text(text) for text in row] for row in found.rows(self.translate)]
+        return [table([self.translate(h) for h in found.headers], body)]
+
+
 def literal(text: str, language: str) -> nodes.literal_block:
     """A highlighted code block (never extracted for translation)."""
     node = nodes.literal_block(text, text)
@@ -381,7 +398,7 @@ def setup(app: Sphinx) -> dict:
                             "cell-jacobian": CellJacobian, "head-equations": HeadEquations,
                             "cell-diagram": CellDiagram, "cell-spec": CellSpec, "param-table": ParamTable,
                             "kernel-source": KernelSource, "kernel-api": KernelApi, "plot": Plot,
-                            "speed-table": SpeedTable}.items():
+                            "speed-table": SpeedTable, "analysis-table": AnalysisTable}.items():
         app.add_directive(name, directive)
     app.setup_extension("sphinx.ext.graphviz")
     app.add_search_language(ChineseSearch)

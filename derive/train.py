@@ -14,21 +14,15 @@ from typing import Mapping
 
 import numpy as np
 
-from . import cells, initialise, variants
-from .spec import Cell
+from . import cells, initialise
 from .tasks import HEAD, Task
 
 Arrays = Mapping[str, np.ndarray]
 
 
-def spec(cell: str) -> Cell:
-    """A built-in cell or a variant, by name."""
-    return variants.VARIANTS[cell].cell if cell in variants.VARIANTS else cells.get(cell)
-
-
 def kernel(cell: str):
     """The generated module of a built-in cell or a variant."""
-    return importlib.import_module(f"generated.{spec(cell).name}")
+    return importlib.import_module(f"generated.{cells.get(cell).name}")
 
 
 def chunks(T: int, truncate: int | None) -> list[tuple[int, int]]:
@@ -161,7 +155,7 @@ class History:
 
 def initial_params(config: Config, task: Task, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """PyTorch's default initialisation, then the config's recurrent scheme and forget-gate bias; the head last."""
-    cell = spec(config.cell)
+    cell = cells.get(config.cell)
     params = initialise.torch_default(cell, task.inputs, config.hidden, rng)
     params = initialise.with_recurrent(cell, params, config.recurrent, config.gain, rng)
     if config.forget_bias is not None:
