@@ -62,6 +62,7 @@ class JacobianWriter:
         self.uses_sigmoid = any("sigmoid" in str(eq.full) for eq in d.nodes)
 
     def module(self) -> str:
+        """The whole module text."""
         states = ", ".join(self.cell.states)
         prevs = ", ".join(f"{s}_t−1" for s in self.cell.states)
         shapes = ", ".join(f'"{k}": {v}' for k, v in self.cell.param_shapes.items())
@@ -82,9 +83,11 @@ class JacobianWriter:
         return "\n\n\n".join(parts) + "\n"
 
     def signature(self, name: str) -> str:
+        """``def name(params, x, h_prev, c_prev):``"""
         return f"def {name}(params, x, {', '.join(s + PREV_SUFFIX for s in self.cell.states)}):"
 
     def blocks(self) -> list[str]:
+        """Lines of ``blocks``: check the inputs, one step forward, every block as a sum of paths."""
         prevs = [s + PREV_SUFFIX for s in self.cell.states]
         checked = ", ".join(f'"{p}": {p}' for p in prevs)
         names = prevs[0] + "," if len(prevs) == 1 else ", ".join(prevs)
@@ -104,6 +107,7 @@ class JacobianWriter:
         return lines + ["    }"]
 
     def jacobian(self) -> list[str]:
+        """Lines of ``jacobian``, which stacks the blocks."""
         prevs = [s + PREV_SUFFIX for s in self.cell.states]
         k = len(self.cell.states)
         size = "H" if k == 1 else f"{k}H"
@@ -129,17 +133,20 @@ class JacobianWriter:
         return lines + self.aux(set(d.aux), done)
 
     def aux(self, wanted: set, done: set) -> list[str]:
+        """Assignments of the function values (``tanh_c``) among ``wanted`` not yet computed."""
         new = sorted((wanted & set(self.d.aux)) - done, key=str)
         done.update(new)
         return [f"{a.name} = {self.printer.doprint(self.d.aux[a])}" for a in new]
 
     def matmul(self, weight: str, source: sympy.Symbol) -> str:
+        """``source @ params["W"].T`` for a batch of row vectors."""
         name = INPUT if source == self.d.x else source.name
         return f'{name} @ params["{weight}"].T'
 
     # --- paths -----------------------------------------------------------------------------
 
     def block(self, state: str, source: str) -> str:
+        """Code of ∂state_t/∂source_{t−1}: the sum of its grouped paths."""
         terms = [self.product((head, *rest)) for head, rest in grouped_paths(self.d, state, source)]
         if not terms:
             return "np.zeros((B, H, H), x.dtype)"
@@ -167,6 +174,7 @@ class JacobianWriter:
 
     @staticmethod
     def wrap(code: str) -> str:
+        """Parentheses around an operand unless it is a lone ``params[…]``."""
         return code if code.startswith("params[") and code.endswith("]") and " " not in code else f"({code})"
 
 
