@@ -9,9 +9,12 @@ from pathlib import Path
 from . import plotting
 
 DATA = "docs/kernels/_data/speed.json"
+MEMORY = "docs/kernels/_data/memory.json"
 ROOT = Path(__file__).resolve().parent.parent
 HEADERS = ("cell", "dtype", "T, B, D, H", "forward (ms)", "forward + backward (ms)",
            "÷ GEMM floor", "forward ÷ torch", "forward + backward ÷ torch")
+MEMORY_HEADERS = ("cell", "T, B, D, H", "peak, forward + backward (MB)", "cache (MB)",
+                  "strictly needed (MB)", "peak ÷ strictly needed")
 LABELS = ("forward + backward ÷ GEMM floor", "forward + backward ÷ torch CPU",
           "time ratio (lower is faster)")
 
@@ -38,6 +41,14 @@ def table_rows(rows: list[Row]) -> list[list[str]]:
     return [[r.cell, r.dtype, ", ".join(map(str, r.shape)), f"{r.seconds['ours_f'] * 1e3:.1f}",
              f"{r.seconds['ours_fb'] * 1e3:.1f}", f"{r.ratio('ours_fb', 'floor_fb'):.2f}",
              f"{r.ratio('ours_f', 'torch_f'):.2f}", f"{r.ratio('ours_fb', 'torch_fb'):.2f}"] for r in rows]
+
+
+def memory_rows(path: Path = ROOT / MEMORY) -> list[list[str]]:
+    """The committed peak-memory measurements, as text cells in the order of :data:`MEMORY_HEADERS`."""
+    rows = json.loads(path.read_text(encoding="utf-8"))["rows"]
+    mb = 2 ** 20
+    return [[r["cell"], ", ".join(map(str, r["shape"])), f"{r['peak'] / mb:.1f}", f"{r['cache'] / mb:.1f}",
+             f"{r['needed'] / mb:.1f}", f"{r['peak'] / r['needed']:.2f}"] for r in rows]
 
 
 @plotting.register("kernel-speed", LABELS, (DATA,))

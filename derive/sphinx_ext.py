@@ -50,7 +50,7 @@ _ = get_translation("sphinx")
 def messages() -> list[str]:
     """Texts the directives put on pages, to be translated in the ``sphinx`` catalog."""
     plots = [m for plot in plotting.PLOTS.values() for m in plot.messages]
-    return list(dict.fromkeys([*diagram.messages(cells.BUILTIN.values()), *TABLE_HEADERS, *speed.HEADERS, *plots,
+    return list(dict.fromkeys([*diagram.messages(cells.BUILTIN.values()), *TABLE_HEADERS, *speed.HEADERS, *speed.MEMORY_HEADERS, *plots,
                                *analysis_plots.messages()]))
 
 
@@ -296,9 +296,16 @@ class Plot(EngineDirective):
 
 
 class SpeedTable(EngineDirective):
-    """``{speed-table}``: the committed benchmark of the generated kernels, one row per measurement."""
+    """``{speed-table}``: the committed benchmark of the generated kernels, one row per measurement;
+    ``:memory:`` shows the committed peak-memory measurements instead."""
+
+    option_spec = {"memory": directives.flag}
 
     def run(self) -> list[nodes.Node]:
+        if "memory" in self.options:
+            self.env.note_dependency(str(ROOT / speed.MEMORY))
+            body = [[nodes.Text(text) for text in row] for row in speed.memory_rows()]
+            return [table([self.translate(h) for h in speed.MEMORY_HEADERS], body)]
         self.env.note_dependency(str(ROOT / speed.DATA))
         machine, rows = speed.load()
         body = [[nodes.Text(text) for text in row] for row in speed.table_rows(rows)]
