@@ -1,9 +1,10 @@
 """Memory layout of a generated kernel: which GEMMs are fused and where every value lives.
 
-All pre-activations of a step share one ``(B, P·H)`` row of the ``gates`` buffer, ordered so that
-the input projections of every step are one GEMM (columns ``x_cols``), the recurrent projections
-of the main state are one GEMM per step (columns ``h_cols``), and gates with the same activation
-sit side by side so one ufunc call activates them all (``blocks``).
+The P pre-activations of a cell are ordered into columns: those that read the input first
+(``x_cols``: their weight gradients and the input gradient are one GEMM each after the loop), those
+that read the main state's previous value next to each other (``h_cols``: one recurrent GEMM per
+step, forward and backward), and gates with the same activation side by side, so one ufunc call
+activates them all (``blocks``). The kernels keep one ``(T, B, H)`` slab of ``gates`` per column.
 """
 
 from __future__ import annotations
