@@ -24,6 +24,14 @@ def rows(lo: int, hi: int, width: int) -> str:
     return f"{lo or ''}:{'' if hi == width else hi}"
 
 
+def columns(lo: int, hi: int, width: int | None = None) -> str:
+    """Slice text for the column blocks [lo, hi) of H each in a (·, P·H) row: ``H:3 * H``, ``2 * H:``;
+    empty when they are all ``width`` columns."""
+    if (lo, hi) == (0, width):
+        return ""
+    return f"{_times_h(lo) if lo else ''}:{'' if hi == width else _times_h(hi)}"
+
+
 def _tuple(names: list[str]) -> str:
     return ", ".join(names) + ("," if len(names) == 1 else "")
 
@@ -75,11 +83,6 @@ class KernelWriter:
 
     def h_rows(self) -> str:
         return rows(*self.L.h_cols, self.P)
-
-    def h_cols(self) -> str:
-        """Column text of the fused recurrent pre-activations in a (B, P·H) row."""
-        lo, hi = self.L.h_cols
-        return f"{_times_h(lo) if lo else ''}:{'' if hi == self.P else _times_h(hi)}"
 
     def unpack(self, names: list[str], source: str, wanted: set[str]) -> list[str]:
         """``a, b = pre`` when every slab is wanted, else one indexed view per wanted slab."""
@@ -354,8 +357,8 @@ class KernelWriter:
         comment = f"# δ{state}_prev, handed to step t - 1"
         if state != self.L.primary:
             return self._linear_assign(printer, a.expr, a.linear, target, comment)
-        cols = "" if self.L.h_cols == (0, self.P) else f"[:, {self.h_cols()}]"
-        lines = [comment, f"np.matmul(d_rows{cols}, U_all, out={target})"]
+        cols = columns(*self.L.h_cols, self.P)
+        lines = [comment, f"np.matmul(d_rows{f'[:, {cols}]' if cols else ''}, U_all, out={target})"]
         if a.expr != 0:
             lines += printer.update("add", a.expr, target)
         fused = {(c.h_term.weight, c.preact.symbol) for c in self.L.columns if c.h_term}  # done by U_all
@@ -368,36 +371,38 @@ class KernelWriter:
         L, P = self.L, self.P
         lines = ["    # sums over time and batch: one GEMM per group of weights that share a source",
                  f"    d_all = d_pre_seq.reshape(T * B, {_times_h(P)})"]
-        sources: dict[str, str] = {}
+        defined: set[str] = set()  # source matrices already named in the lines
         grads: dict[str, list[str]] = {name: [] for name in self.cell.param_shapes}
         x_columns = [c for c in L.columns if c.x_term]
         if x_columns:
             n_x = len(x_columns)
-            x_cols = "" if n_x == P else f":{_times_h(n_x)}"
+            x_cols = columns(0, n_x, P)
             weights = ", ".join(f'params["{c.x_term.weight}"]' for c in x_columns)
-            lines += [f"    d_W_all = {self._gemm(x_cols, self.d.x, sources, lines)}",
+            lines += [f"    d_W_all = {self._gemm(x_cols, self.d.x, defined, lines)}",
                       f"    d_x = d_all{f'[:, {x_cols}]' if x_cols else ''} @ "
                       + (weights if n_x == 1 else f"np.concatenate([{weights}])")]
             for c in x_columns:
-                grads[c.x_term.weight].append(f"d_W_all[{self._block(c.index)}]")
+                grads[c.x_term.weight].append(f"d_W_all[{columns(c.index, c.index + 1)}]")
         else:
             lines.append("    d_x = np.zeros((T * B, D), x.dtype)")
         if self.n_h:
-            cols = "" if L.h_cols == (0, P) else self.h_cols()
-            lines.append(f"    d_U_all = {self._gemm(cols, self.d.sym(L.primary + PREV_SUFFIX), sources, lines)}")
+            cols = columns(*L.h_cols, P)
+            lines.append(f"    d_U_all = {self._gemm(cols, self.d.sym(L.primary + PREV_SUFFIX), defined, lines)}")
             for c in L.columns:
                 if c.h_term:
-                    grads[c.h_term.weight].append(f"d_U_all[{self._block(c.index - L.h_cols[0])}]")
+                    k = c.index - L.h_cols[0]
+                    grads[c.h_term.weight].append(f"d_U_all[{columns(k, k + 1)}]")
         for c in L.columns:
             for term in c.secondary:
-                grads[term.weight].append(self._gemm(self._block(c.index), term.source, sources, lines))
+                own = columns(c.index, c.index + 1)
+                grads[term.weight].append(self._gemm(own, term.source, defined, lines))
                 if term.source == self.d.x:
-                    lines.append(f'    d_x += d_all[:, {self._block(c.index)}] @ params["{term.weight}"]')
+                    lines.append(f'    d_x += d_all[:, {own}] @ params["{term.weight}"]')
         if any(c.preact.biases for c in L.columns):
             lines.append("    d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV")
             for c in L.columns:
                 for b in c.preact.biases:
-                    grads[b].append(f"d_bias[{self._block(c.index)}]")
+                    grads[b].append(f"d_bias[{columns(c.index, c.index + 1)}]")
         for a in self.d.vector_grads:
             grads[a.target.name.removeprefix("d_")].append(a.target.name)
         seen: set[str] = set()
@@ -410,24 +415,19 @@ class KernelWriter:
         entries += [f'        "{s}0": batch.unsort(d_{s}_carry, 0),' for s in self.cell.states]
         return lines + ["    return {", *entries, "    }"]
 
-    @staticmethod
-    def _block(k: int) -> str:
-        """Slice text for the k-th block of H rows or columns."""
-        return f"{_times_h(k) if k else ''}:{_times_h(k + 1)}"
-
-    def _gemm(self, cols: str, source: sympy.Symbol, sources: dict[str, str], lines: list[str]) -> str:
+    def _gemm(self, cols: str, source: sympy.Symbol, defined: set[str], lines: list[str]) -> str:
         """Σ_t δa_tᵀ v_t for the columns ``cols`` of d_all and the source v (x, a previous state, a node)."""
         var = self.d.vars[source]
-        rows = "d_all" + (f"[:, {cols}]" if cols else "")
+        d_cols = "d_all" + (f"[:, {cols}]" if cols else "")
         if var.kind == "input":
-            if "x2" not in sources:
-                sources["x2"] = "x.reshape(T * B, D)"
+            if "x2" not in defined:
+                defined.add("x2")
                 lines.append("    x2 = x.reshape(T * B, D)")
-            return f"{rows}.T @ x2"
+            return f"{d_cols}.T @ x2"
         if var.kind == "prev":  # the first step reads the initial state, the others the stored states
             s = var.of.name
             head, tail = (f"d_all[:B, {cols}]", f"d_all[B:, {cols}]") if cols else ("d_all[:B]", "d_all[B:]")
             return f"{head}.T @ {s}0 + {tail}.T @ {s}_seq[:-1].reshape((T - 1) * B, H)"
         gate = self.L.gate_column(source.name)  # a gate's values live in its slab of gates
         values = f"gates[{gate.index}]" if gate else f"{source.name}_seq"
-        return f"{rows}.T @ {values}.reshape(T * B, H)"
+        return f"{d_cols}.T @ {values}.reshape(T * B, H)"
