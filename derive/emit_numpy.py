@@ -32,6 +32,13 @@ def columns(lo: int, hi: int, width: int | None = None) -> str:
     return f"{_times_h(lo) if lo else ''}:{'' if hi == width else _times_h(hi)}"
 
 
+def add_product(temps: Temps, a: str, b: str, target: str) -> list[str]:
+    """``target += a @ b`` through a scratch buffer (NumPy's matmul cannot accumulate)."""
+    tmp = temps.take()
+    temps.give(tmp)
+    return [f"np.matmul({a}, {b}, out={tmp})", f"{target} += {tmp}"]
+
+
 def _tuple(names: list[str]) -> str:
     return ", ".join(names) + ("," if len(names) == 1 else "")
 
@@ -220,9 +227,7 @@ class KernelWriter:
             target = self.slab_name(self.L.column(p.symbol))
             for term in self.L.column(p.symbol).secondary:
                 source = "x[t, :live]" if term.source == self.d.x else term.source.name
-                tmp = temps.take()
-                lines += [f"np.matmul({source}, {term.weight}.T, out={tmp})", f"{target} += {tmp}"]
-                temps.give(tmp)
+                lines += add_product(temps, source, f"{term.weight}.T", target)
         for aux in sorted(eq.expr.free_symbols & set(self.d.aux) - computed, key=str):
             computed.add(aux)
             lines += [self._home(aux.name), *printer.assign(self.d.aux[aux], aux.name)]
@@ -332,12 +337,8 @@ class KernelWriter:
 
     def _add_products(self, printer: InplacePrinter, linear: tuple[Linear, ...], target: str) -> list[str]:
         """``target += weightᵀ δa`` for each term (row-major: ``δa @ weight``)."""
-        lines = []
-        for lin in linear:
-            tmp = printer.temps.take()
-            lines += [f"np.matmul({self.preact_adjoint(lin.preact)}, {lin.weight}, out={tmp})", f"{target} += {tmp}"]
-            printer.temps.give(tmp)
-        return lines
+        return [line for lin in linear
+                for line in add_product(printer.temps, self.preact_adjoint(lin.preact), lin.weight, target)]
 
     def _block_derivative(self, printer: InplacePrinter, block, block_temps: Temps) -> list[str]:
         column = self.L.columns[block.start]
