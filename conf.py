@@ -14,7 +14,7 @@ author = "Gated RNN reference authors"
 copyright = "2025, " + author
 language = "en"
 
-extensions = ["myst_parser", "sphinx.ext.mathjax", "sphinx_inline_tabs", "derive.sphinx_ext", "derive.sphinx_views"]
+extensions = ["myst_parser", "sphinx.ext.mathjax", "sphinx_inline_tabs", "derive.site.extension", "derive.site.views"]
 myst_enable_extensions = ["dollarmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 exclude_patterns = ["README.md", "locales", "_build"]

@@ -24,8 +24,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from derive import cells, interop
-from derive.counts import count
+from derive import cells
+from derive.derivation.counts import count
+from derive.runtime import interop
 
 SHAPES = [(50, 32, 128, 256), (200, 16, 64, 128), (50, 64, 256, 512)]
 CELLS = ["lstm", "gru", "rnn"]

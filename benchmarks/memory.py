@@ -20,8 +20,8 @@ import tracemalloc
 import numpy as np
 
 from derive import cells
-from derive.derivation import derive
-from derive.layout import plan
+from derive.derivation.bptt import derive
+from derive.emit.layout import plan
 
 SHAPES = [(50, 32, 128, 256), (200, 16, 64, 128)]
 

@@ -14,7 +14,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from derive import site
+from derive.site import build as site
 
 
 def main() -> None:

@@ -1,44 +1,73 @@
-"""Command line: ``python -m derive generate | list | show | figures | site``."""
+"""Command line: ``gated-rnn generate | list | show | figures | site`` (also ``python -m derive …``).
+
+``generate``, ``list`` and ``show`` work wherever the package is installed; ``figures`` and ``site``
+read and write files of the repository and say so when run outside a clone of it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from . import cells, emit_latex, generate, notation, specfile, variants
-from .derivation import derive
-from .spec import SpecError
+from .cells import specfile
+from .cells.catalogue import get, known
+from .cells.spec import SpecError
+from .cells.variants import VARIANTS
+from .derivation.bptt import derive
+from .emit import files, latex, notation
+from .paths import NotInRepository, in_repository, repository
 
-ROOT = Path(__file__).resolve().parent.parent
+PROG = "gated-rnn"
+
+
+class UsageError(Exception):
+    """A command line that cannot be carried out; the message says why, in one line."""
+
+
+def output_dir(args: argparse.Namespace) -> Path:
+    """Where ``generate`` writes: --out, else a clone's generated/ (built-in cells) or the current folder."""
+    if args.out:
+        root = Path(args.out)
+    elif args.spec:
+        root = Path(".")
+    elif in_repository():
+        return repository() / "generated"
+    else:
+        raise UsageError("generate: the package is installed, not run from a clone; give --out DIR")
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"generate: --out {root} is a file, not a folder")
+    return root
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    root = output_dir(args)
     if args.spec:
-        cell = specfile.load(Path(args.spec))
-        root = Path(args.out or ".")
-        files = generate.cell_outputs(cell, Path(args.spec).name)  # the same header however the path is spelled
-        files[f"{cell.name}.md"] = specfile.page_stub(cell, Path(args.spec), root)
+        spec = Path(args.spec)
+        cell = specfile.load(spec)
+        with specfile.reported_against(spec):
+            outputs = files.cell_outputs(cell, spec.name)  # the same header however the path is spelled
+        outputs[f"{cell.name}.md"] = files.page_stub(cell, spec, root)
     else:
-        root, files = ROOT / "generated", generate.builtin_outputs()
+        outputs = files.builtin_outputs()
     if args.check:
-        problems = generate.stale(root, files) if not args.spec else [
-            p for p in generate.stale(root, files) if not p.endswith("(not generated)")]
+        problems = files.stale(root, outputs, extra_allowed=bool(args.spec))
         for p in problems:
             print(f"stale: {p}")
-        print(f"{len(problems)} stale of {len(files)} generated files" if problems else
-              f"{len(files)} generated files up to date")
+        print(f"{len(problems)} stale of {len(outputs)} generated files in {root}" if problems else
+              f"{len(outputs)} generated files up to date in {root}")
         return 1 if problems else 0
-    written = generate.write(root, files)
+    written = files.write(root, outputs)
     for path in written:
         print(f"wrote {path}")
-    print(f"{len(written)} written, {len(files) - len(written)} unchanged")
+    print(f"{len(written)} written, {len(outputs) - len(written)} unchanged in {root}")
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    for cell in cells.known().values():
-        print(f"{cell.name:14} {cell.title}" + (" (variant)" if cell.name in variants.VARIANTS else ""))
+    for cell in known().values():
+        print(f"{cell.name:14} {cell.title}" + (" (variant)" if cell.name in VARIANTS else ""))
     print("\nnotations (show CELL --notation NAME):")
     for view in notation.NOTATIONS.values():
         print(f"{view.name:14} {view.title}")
@@ -46,30 +75,36 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    cell = specfile.load(Path(args.cell)) if args.cell.endswith(".toml") else cells.get(args.cell)
+    if args.cell.endswith(".toml"):
+        cell = specfile.load(Path(args.cell))
+        with specfile.reported_against(Path(args.cell)):
+            d = derive(cell)
+    else:
+        cell = get(args.cell)
+        d = derive(cell)
     view = notation.get(args.notation)
-    d = derive(cell)
     print(f"{cell.title}\n")
     for node in cell.nodes:
         print(f"  {node.name} = {node.text}" + (f"    # {node.role}" if node.role else ""))
-    for name in emit_latex.BLOCKS:
+    for name in latex.BLOCKS:
         print(f"\n% {name}")
-        print(emit_latex.aligned(emit_latex.block(d, name, view)))
+        print(latex.aligned(latex.block(d, name, view)))
     return 0
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
-    from . import figures  # the experiments import the generated kernels
+    repository("figures (the experiments' data live in docs/analysis/_data)")
+    from .lab import experiments  # the experiments import the generated kernels
 
-    names = args.only or list(figures.EXPERIMENTS)
+    names = args.only or list(experiments.EXPERIMENTS)
     try:
         if args.check:
-            problems = figures.check(names, args.jobs)
+            problems = experiments.check(names, args.jobs)
             for p in problems:
                 print(f"differs: {p}")
             print(f"{len(problems)} differences" if problems else f"figure data of {', '.join(names)} reproduced")
             return 1 if problems else 0
-        for path in figures.write(names, args.jobs):
+        for path in experiments.write(names, args.jobs):
             print(f"wrote {path}")
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -78,30 +113,31 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
 
 def cmd_site(args: argparse.Namespace) -> int:
-    from . import site  # Sphinx is needed only here
+    from .site import build  # Sphinx is needed only here
 
-    out = Path(args.out or ROOT / "_build" / "html").resolve()
+    out = Path(args.out or build.ROOT / "_build" / "html").resolve()
     try:
         if args.catalogs:
-            site.update_catalogs(out)
-            print(f"catalogs updated in {site.LOCALES}")
+            build.update_catalogs(out)
+            print(f"catalogs updated in {build.LOCALES}")
             return 0
-        timings = site.build(out, args.language or list(site.LANGUAGES))
-    except site.SiteError as exc:
+        timings = build.build(out, args.language or list(build.LANGUAGES))
+    except build.SiteError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"site written to {out} (generate {timings['generate']:.1f} s, sphinx {timings['sphinx']:.1f} s)")
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m derive", description=__doc__)
+def parser(prog: str = PROG) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description="RNN, LSTM and GRU cells derived once in SymPy: "
+                                "NumPy kernels, LaTeX and a bilingual reference site.")
     p.add_argument("--check", action="store_true", help="same as 'generate --check'")
     sub = p.add_subparsers(dest="command")
-    g = sub.add_parser("generate", help="write generated/ (kernels and LaTeX) from the cell specs")
+    g = sub.add_parser("generate", help="write the kernels and LaTeX of the built-in cells, or of a spec file")
     g.add_argument("--check", action="store_true", help="exit 1 and list stale files instead of writing")
     g.add_argument("--spec", help="a TOML cell spec to generate instead of the built-in cells")
-    g.add_argument("--out", help="output directory for --spec: kernel, LaTeX and a page (default: current directory)")
+    g.add_argument("--out", help="output folder (default: generated/ of the clone; for --spec the current folder)")
     g.set_defaults(run=cmd_generate)
     sub.add_parser("list", help="list the built-in cells, the variants and the notations").set_defaults(run=cmd_list)
     s = sub.add_parser("show", help="print a cell's equations and gradients")
@@ -121,15 +157,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    command = parser(prog)
+    args = command.parse_args(argv)
     if args.command is None:
         if not args.check:
-            parser().print_help()
+            command.print_help()
             return 2
-        args = parser().parse_args(["generate", "--check"])
+        args = command.parse_args(["generate", "--check"])
     try:
         return args.run(args)
-    except SpecError as exc:
+    except (SpecError, UsageError, NotInRepository) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped early (``show … | head``): end quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -1,31 +1,67 @@
 """LSTM, full gate recurrence (FGR): forward and backward through time.
 
-Generated from derive/variants.py by `python -m derive generate`; do not edit.
+Generated from derive/cells/variants.py by `gated-rnn generate`; do not edit.
 
 Per time step, every product elementwise:
 
     g = tanh(W_g @ x + U_g @ h_prev + b_g)
-    i = sigmoid(W_i @ x + U_i @ h_prev + V_ii @ i_prev + V_if @ f_prev + V_io @ o_prev + p_i * c_prev + b_i)
-    f = sigmoid(W_f @ x + U_f @ h_prev + V_fi @ i_prev + V_ff @ f_prev + V_fo @ o_prev + p_f * c_prev + b_f)
+    i = sigmoid(W_i @ x + U_i @ h_prev + V_ii @ i_prev + V_if @ f_prev + V_io @ o_prev + p_i *
+    c_prev + b_i)
+    f = sigmoid(W_f @ x + U_f @ h_prev + V_fi @ i_prev + V_ff @ f_prev + V_fo @ o_prev + p_f *
+    c_prev + b_f)
     c = f * c_prev + i * g
-    o = sigmoid(W_o @ x + U_o @ h_prev + V_oi @ i_prev + V_of @ f_prev + V_oo @ o_prev + p_o * c + b_o)
+    o = sigmoid(W_o @ x + U_o @ h_prev + V_oi @ i_prev + V_of @ f_prev + V_oo @ o_prev + p_o *
+    c + b_o)
     h = o * tanh(c)
 
 Shapes: x (T, B, D), time-major; states (B, H); params as in PARAM_SHAPES.
 """
 
-
 import numpy as np
 
 from derive.runtime import check_backward, check_forward
 
-
 CELL = "greff_fgr"
-STATES = ('h', 'c', 'i', 'f', 'o')
-PARAM_SHAPES = {"W_g": ('H', 'D'), "U_g": ('H', 'H'), "W_i": ('H', 'D'), "U_i": ('H', 'H'), "V_ii": ('H', 'H'), "V_if": ('H', 'H'), "V_io": ('H', 'H'), "W_f": ('H', 'D'), "U_f": ('H', 'H'), "V_fi": ('H', 'H'), "V_ff": ('H', 'H'), "V_fo": ('H', 'H'), "W_o": ('H', 'D'), "U_o": ('H', 'H'), "V_oi": ('H', 'H'), "V_of": ('H', 'H'), "V_oo": ('H', 'H'), "b_g": ('H',), "p_i": ('H',), "b_i": ('H',), "p_f": ('H',), "b_f": ('H',), "p_o": ('H',), "b_o": ('H',)}
+STATES = ("h", "c", "i", "f", "o")
+PARAM_SHAPES = {
+    "W_g": ("H", "D"),
+    "U_g": ("H", "H"),
+    "W_i": ("H", "D"),
+    "U_i": ("H", "H"),
+    "V_ii": ("H", "H"),
+    "V_if": ("H", "H"),
+    "V_io": ("H", "H"),
+    "W_f": ("H", "D"),
+    "U_f": ("H", "H"),
+    "V_fi": ("H", "H"),
+    "V_ff": ("H", "H"),
+    "V_fo": ("H", "H"),
+    "W_o": ("H", "D"),
+    "U_o": ("H", "H"),
+    "V_oi": ("H", "H"),
+    "V_of": ("H", "H"),
+    "V_oo": ("H", "H"),
+    "b_g": ("H",),
+    "p_i": ("H",),
+    "b_i": ("H",),
+    "p_f": ("H",),
+    "b_f": ("H",),
+    "p_o": ("H",),
+    "b_o": ("H",),
+}
 
 
-def forward(params, x, h0=None, c0=None, i0=None, f0=None, o0=None, lengths=None, check_finite=False):
+def forward(
+    params,
+    x,
+    h0=None,
+    c0=None,
+    i0=None,
+    f0=None,
+    o0=None,
+    lengths=None,
+    check_finite=False,
+):
     """Run the cell over x; return h_seq (T, B, H) and the cache for backward.
 
     Initial states default to zeros. With lengths (one per sequence) the outputs after a
@@ -33,10 +69,18 @@ def forward(params, x, h0=None, c0=None, i0=None, f0=None, o0=None, lengths=None
     NaN and Inf in the inputs.
     """
     x, (h0, c0, i0, f0, o0), H, batch = check_forward(
-        CELL, PARAM_SHAPES, params, x, {"h0": h0, "c0": c0, "i0": i0, "f0": f0, "o0": o0}, lengths, check_finite)
+        CELL,
+        PARAM_SHAPES,
+        params,
+        x,
+        {"h0": h0, "c0": c0, "i0": i0, "f0": f0, "o0": o0},
+        lengths,
+        check_finite,
+    )
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
-    U_all = np.concatenate([params["U_g"], params["U_i"], params["U_f"], params["U_o"]])  # rows: g i f o
+    # rows: g i f o
+    U_all = np.concatenate([params["U_g"], params["U_i"], params["U_f"], params["U_o"]])
     V_ii = params["V_ii"]
     V_if = params["V_if"]
     V_io = params["V_io"]
@@ -55,7 +99,9 @@ def forward(params, x, h0=None, c0=None, i0=None, f0=None, o0=None, lengths=None
     np.matmul(x2, params["W_i"].T, out=gates[1].reshape(T * B, H))
     np.matmul(x2, params["W_f"].T, out=gates[2].reshape(T * B, H))
     np.matmul(x2, params["W_o"].T, out=gates[3].reshape(T * B, H))
-    gates += np.stack([params["b_g"], params["b_i"], params["b_f"], params["b_o"]])[:, None, None]
+    # one row per slab
+    bias = np.stack([params["b_g"], params["b_i"], params["b_f"], params["b_o"]])
+    gates += bias[:, None, None]
     h_seq = np.zeros((T, B, H), x.dtype)
     c_seq = np.zeros((T, B, H), x.dtype)
     i_seq = np.zeros((T, B, H), x.dtype)
@@ -69,13 +115,20 @@ def forward(params, x, h0=None, c0=None, i0=None, f0=None, o0=None, lengths=None
         for t, live in enumerate(batch.active):  # live: rows still running
             pre = gates[:, t, :live]
             g, a_i, a_f, a_o = pre
-            h_prev, c_prev, i_prev, f_prev, o_prev = h_prev[:live], c_prev[:live], i_prev[:live], f_prev[:live], o_prev[:live]
+            h_prev, c_prev, i_prev, f_prev, o_prev = (
+                h_prev[:live],
+                c_prev[:live],
+                i_prev[:live],
+                f_prev[:live],
+                o_prev[:live],
+            )
             tmp0 = tmp0_buf[:live]
             np.matmul(h_prev, U_all.T, out=rec[:live])
             pre += rec[:live].reshape(live, 4, H).transpose(1, 0, 2)
             blk = pre[:1]  # g = tanh(·)
             np.tanh(blk, out=blk)
-            # i = sigmoid(W_i @ x + U_i @ h_prev + V_ii @ i_prev + V_if @ f_prev + V_io @ o_prev + p_i * c_prev + b_i)
+            # i = sigmoid(W_i @ x + U_i @ h_prev + V_ii @ i_prev + V_if @ f_prev + V_io @ o_prev +
+            #   p_i * c_prev + b_i)
             np.matmul(i_prev, V_ii.T, out=tmp0)
             a_i += tmp0
             np.matmul(f_prev, V_if.T, out=tmp0)
@@ -89,7 +142,8 @@ def forward(params, x, h0=None, c0=None, i0=None, f0=None, o0=None, lengths=None
             np.exp(i, out=i)
             i += 1
             np.reciprocal(i, out=i)
-            # f = sigmoid(W_f @ x + U_f @ h_prev + V_fi @ i_prev + V_ff @ f_prev + V_fo @ o_prev + p_f * c_prev + b_f)
+            # f = sigmoid(W_f @ x + U_f @ h_prev + V_fi @ i_prev + V_ff @ f_prev + V_fo @ o_prev +
+            #   p_f * c_prev + b_f)
             np.matmul(i_prev, V_fi.T, out=tmp0)
             a_f += tmp0
             np.matmul(f_prev, V_ff.T, out=tmp0)
@@ -108,7 +162,8 @@ def forward(params, x, h0=None, c0=None, i0=None, f0=None, o0=None, lengths=None
             np.multiply(c_prev, f, out=c)
             np.multiply(g, i, out=tmp0)
             c += tmp0
-            # o = sigmoid(W_o @ x + U_o @ h_prev + V_oi @ i_prev + V_of @ f_prev + V_oo @ o_prev + p_o * c + b_o)
+            # o = sigmoid(W_o @ x + U_o @ h_prev + V_oi @ i_prev + V_of @ f_prev + V_oo @ o_prev +
+            #   p_o * c + b_o)
             np.matmul(i_prev, V_oi.T, out=tmp0)
             a_o += tmp0
             np.matmul(f_prev, V_of.T, out=tmp0)
@@ -128,7 +183,30 @@ def forward(params, x, h0=None, c0=None, i0=None, f0=None, o0=None, lengths=None
             h = h_seq[t, :live]
             np.multiply(o, tanh_c, out=h)
             h_prev, c_prev, i_prev, f_prev, o_prev = h, c, i, f, o
-    return batch.unsort(h_seq, 1), {"x": x, "H": H, "batch": batch, "gates": gates, "h0": h0, "c0": c0, "i0": i0, "f0": f0, "o0": o0, "h_seq": h_seq, "c_seq": c_seq, "i_seq": i_seq, "f_seq": f_seq, "o_seq": o_seq, "tanh_c_seq": tanh_c_seq, "U_all": U_all, "h_T": batch.unsort(batch.final(h_seq, h0), 0), "c_T": batch.unsort(batch.final(c_seq, c0), 0), "i_T": batch.unsort(batch.final(i_seq, i0), 0), "f_T": batch.unsort(batch.final(f_seq, f0), 0), "o_T": batch.unsort(batch.final(o_seq, o0), 0)}
+    cache = {
+        "x": x,
+        "H": H,
+        "batch": batch,
+        "gates": gates,
+        "h0": h0,
+        "c0": c0,
+        "i0": i0,
+        "f0": f0,
+        "o0": o0,
+        "h_seq": h_seq,
+        "c_seq": c_seq,
+        "i_seq": i_seq,
+        "f_seq": f_seq,
+        "o_seq": o_seq,
+        "tanh_c_seq": tanh_c_seq,
+        "U_all": U_all,
+        "h_T": batch.unsort(batch.final(h_seq, h0), 0),
+        "c_T": batch.unsort(batch.final(c_seq, c0), 0),
+        "i_T": batch.unsort(batch.final(i_seq, i0), 0),
+        "f_T": batch.unsort(batch.final(f_seq, f0), 0),
+        "o_T": batch.unsort(batch.final(o_seq, o0), 0),
+    }
+    return batch.unsort(h_seq, 1), cache
 
 
 def backward(params, cache, dh_seq, dh_T=None, dc_T=None, di_T=None, df_T=None, do_T=None):
@@ -137,8 +215,29 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None, di_T=None, df_T=None, 
     Returns a dict with the keys of params and x, h0, c0, i0, f0, o0.
     """
     (dh_seq,), (d_h_carry, d_c_carry, d_i_carry, d_f_carry, d_o_carry) = check_backward(
-        CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T, "dc_T": dc_T, "di_T": di_T, "df_T": df_T, "do_T": do_T})
-    x, H, batch, gates, h0, c0, i0, f0, o0, h_seq, c_seq, i_seq, f_seq, o_seq, tanh_c_seq, U_all = (cache["x"], cache["H"], cache["batch"], cache["gates"], cache["h0"], cache["c0"], cache["i0"], cache["f0"], cache["o0"], cache["h_seq"], cache["c_seq"], cache["i_seq"], cache["f_seq"], cache["o_seq"], cache["tanh_c_seq"], cache["U_all"])
+        CELL,
+        cache,
+        {"dh_seq": dh_seq},
+        {"dh_T": dh_T, "dc_T": dc_T, "di_T": di_T, "df_T": df_T, "do_T": do_T},
+    )
+    x, H, batch, gates, h0, c0, i0, f0, o0, h_seq, c_seq, i_seq, f_seq, o_seq, tanh_c_seq, U_all = (
+        cache["x"],
+        cache["H"],
+        cache["batch"],
+        cache["gates"],
+        cache["h0"],
+        cache["c0"],
+        cache["i0"],
+        cache["f0"],
+        cache["o0"],
+        cache["h_seq"],
+        cache["c_seq"],
+        cache["i_seq"],
+        cache["f_seq"],
+        cache["o_seq"],
+        cache["tanh_c_seq"],
+        cache["U_all"],
+    )
     T, B, D = x.shape
     V_ii = params["V_ii"]
     V_if = params["V_if"]
@@ -171,25 +270,38 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None, di_T=None, df_T=None, 
         pre, d_rows = gates[:, t, :live], d_pre_seq[t, :live]
         d_pre = d_pre_buf[:, :live]
         d_g, d_a_i, d_a_f, d_a_o = d_pre
-        d_h, d_o, d_c, d_f, d_i, tmp0 = d_h_buf[:live], d_o_buf[:live], d_c_buf[:live], d_f_buf[:live], d_i_buf[:live], tmp0_buf[:live]
-        d_h_next, d_c_next, d_i_next, d_f_next, d_o_next = d_h_carry[:live], d_c_carry[:live], d_i_carry[:live], d_f_carry[:live], d_o_carry[:live]
+        d_h, d_o, d_c, d_f, d_i, tmp0 = (
+            d_h_buf[:live],
+            d_o_buf[:live],
+            d_c_buf[:live],
+            d_f_buf[:live],
+            d_i_buf[:live],
+            tmp0_buf[:live],
+        )
+        d_h_next, d_c_next, d_i_next, d_f_next, d_o_next = (
+            d_h_carry[:live],
+            d_c_carry[:live],
+            d_i_carry[:live],
+            d_f_carry[:live],
+            d_o_carry[:live],
+        )
         c_prev = c_seq[t - 1, :live] if t else c0[:live]
-        g, = pre[0],
+        g = pre[0]
         c = c_seq[t, :live]
         f = f_seq[t, :live]
         i = i_seq[t, :live]
         o = o_seq[t, :live]
         tanh_c = tanh_c_seq[t, :live]
-        # δh
+        # δh = ∂ℓ/∂h + δh_next
         np.add(d_h_next, dh_seq[t, :live], out=d_h)
-        # δo
+        # δo = δh ⊙ tanh(c) + δo_next
         np.multiply(d_h, tanh_c, out=d_o)
         d_o += d_o_next
-        # δa_o
+        # δa_o = δo ⊙ o ⊙ (1 − o)
         np.subtract(1, o, out=d_a_o)
         d_a_o *= d_o
         d_a_o *= o
-        # δc
+        # δc = δa_o ⊙ p_o + δh ⊙ o ⊙ (1 − tanh²(c)) + δc_next
         np.multiply(d_a_o, p_o, out=d_c)
         np.square(tanh_c, out=tmp0)
         np.subtract(1, tmp0, out=tmp0)
@@ -197,61 +309,66 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None, di_T=None, df_T=None, 
         tmp0 *= o
         d_c += tmp0
         d_c += d_c_next
-        # δf
+        # δf = δc ⊙ c_prev + δf_next
         np.multiply(c_prev, d_c, out=d_f)
         d_f += d_f_next
-        # δa_f
+        # δa_f = δf ⊙ f ⊙ (1 − f)
         np.subtract(1, f, out=d_a_f)
         d_a_f *= d_f
         d_a_f *= f
-        # δi
+        # δi = δc ⊙ g + δi_next
         np.multiply(d_c, g, out=d_i)
         d_i += d_i_next
-        # δa_i
+        # δa_i = δi ⊙ i ⊙ (1 − i)
         np.subtract(1, i, out=d_a_i)
         d_a_i *= d_i
         d_a_i *= i
-        # δg
+        # δg = δc ⊙ i
         np.multiply(d_c, i, out=d_g)
-        # δ pre-activations of g: times tanh'
+        # δa_g = δg ⊙ (1 − g²)
         blk, d_blk, tmp_blk = pre[:1], d_pre[:1], tmp_block0_buf[:1, :live]
         np.square(blk, out=tmp_blk)
         np.subtract(1, tmp_blk, out=tmp_blk)
         d_blk *= tmp_blk
+        # δp_i = δa_i ⊙ c_prev, summed over the batch
         np.multiply(c_prev, d_a_i, out=tmp0)
         d_p_i += tmp0.sum(axis=0)
+        # δp_f = δa_f ⊙ c_prev, summed over the batch
         np.multiply(c_prev, d_a_f, out=tmp0)
         d_p_f += tmp0.sum(axis=0)
+        # δp_o = δa_o ⊙ c, summed over the batch
         np.multiply(c, d_a_o, out=tmp0)
         d_p_o += tmp0.sum(axis=0)
+        # δ of the pre-activations into the rows of d_pre_seq
         np.copyto(d_rows.reshape(live, 4, H), d_pre.transpose(1, 0, 2))
-        # δh_prev, handed to step t - 1
+        # δh_prev = U_gᵀ δa_g + U_iᵀ δa_i + U_fᵀ δa_f + U_oᵀ δa_o, handed to step t − 1
         np.matmul(d_rows, U_all, out=d_h_next)
-        # δc_prev, handed to step t - 1
+        # δc_prev = δa_f ⊙ p_f + δa_i ⊙ p_i + δc ⊙ f, handed to step t − 1
         np.multiply(d_a_f, p_f, out=d_c_next)
         np.multiply(d_a_i, p_i, out=tmp0)
         d_c_next += tmp0
         np.multiply(d_c, f, out=tmp0)
         d_c_next += tmp0
-        # δi_prev, handed to step t - 1
+        # δi_prev = V_iiᵀ δa_i + V_fiᵀ δa_f + V_oiᵀ δa_o, handed to step t − 1
         np.matmul(d_a_i, V_ii, out=d_i_next)
         np.matmul(d_a_f, V_fi, out=tmp0)
         d_i_next += tmp0
         np.matmul(d_a_o, V_oi, out=tmp0)
         d_i_next += tmp0
-        # δf_prev, handed to step t - 1
+        # δf_prev = V_ifᵀ δa_i + V_ffᵀ δa_f + V_ofᵀ δa_o, handed to step t − 1
         np.matmul(d_a_i, V_if, out=d_f_next)
         np.matmul(d_a_f, V_ff, out=tmp0)
         d_f_next += tmp0
         np.matmul(d_a_o, V_of, out=tmp0)
         d_f_next += tmp0
-        # δo_prev, handed to step t - 1
+        # δo_prev = V_ioᵀ δa_i + V_foᵀ δa_f + V_ooᵀ δa_o, handed to step t − 1
         np.matmul(d_a_i, V_io, out=d_o_next)
         np.matmul(d_a_f, V_fo, out=tmp0)
         d_o_next += tmp0
         np.matmul(d_a_o, V_oo, out=tmp0)
         d_o_next += tmp0
-    # sums over time and batch: one GEMM per group of weights that share a source
+    # sums over time and batch, one GEMM per group of weights that share a source:
+    # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
     d_all = d_pre_seq.reshape(T * B, 4 * H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2
@@ -263,19 +380,46 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None, di_T=None, df_T=None, 
         "U_g": d_U_all[:H],
         "W_i": d_W_all[H:2 * H],
         "U_i": d_U_all[H:2 * H],
-        "V_ii": d_all[:B, H:2 * H].T @ i0 + d_all[B:, H:2 * H].T @ i_seq[:-1].reshape((T - 1) * B, H),
-        "V_if": d_all[:B, H:2 * H].T @ f0 + d_all[B:, H:2 * H].T @ f_seq[:-1].reshape((T - 1) * B, H),
-        "V_io": d_all[:B, H:2 * H].T @ o0 + d_all[B:, H:2 * H].T @ o_seq[:-1].reshape((T - 1) * B, H),
+        "V_ii": (
+            d_all[:B, H:2 * H].T @ i0
+            + d_all[B:, H:2 * H].T @ i_seq[:-1].reshape((T - 1) * B, H)
+        ),
+        "V_if": (
+            d_all[:B, H:2 * H].T @ f0
+            + d_all[B:, H:2 * H].T @ f_seq[:-1].reshape((T - 1) * B, H)
+        ),
+        "V_io": (
+            d_all[:B, H:2 * H].T @ o0
+            + d_all[B:, H:2 * H].T @ o_seq[:-1].reshape((T - 1) * B, H)
+        ),
         "W_f": d_W_all[2 * H:3 * H],
         "U_f": d_U_all[2 * H:3 * H],
-        "V_fi": d_all[:B, 2 * H:3 * H].T @ i0 + d_all[B:, 2 * H:3 * H].T @ i_seq[:-1].reshape((T - 1) * B, H),
-        "V_ff": d_all[:B, 2 * H:3 * H].T @ f0 + d_all[B:, 2 * H:3 * H].T @ f_seq[:-1].reshape((T - 1) * B, H),
-        "V_fo": d_all[:B, 2 * H:3 * H].T @ o0 + d_all[B:, 2 * H:3 * H].T @ o_seq[:-1].reshape((T - 1) * B, H),
+        "V_fi": (
+            d_all[:B, 2 * H:3 * H].T @ i0
+            + d_all[B:, 2 * H:3 * H].T @ i_seq[:-1].reshape((T - 1) * B, H)
+        ),
+        "V_ff": (
+            d_all[:B, 2 * H:3 * H].T @ f0
+            + d_all[B:, 2 * H:3 * H].T @ f_seq[:-1].reshape((T - 1) * B, H)
+        ),
+        "V_fo": (
+            d_all[:B, 2 * H:3 * H].T @ o0
+            + d_all[B:, 2 * H:3 * H].T @ o_seq[:-1].reshape((T - 1) * B, H)
+        ),
         "W_o": d_W_all[3 * H:4 * H],
         "U_o": d_U_all[3 * H:4 * H],
-        "V_oi": d_all[:B, 3 * H:4 * H].T @ i0 + d_all[B:, 3 * H:4 * H].T @ i_seq[:-1].reshape((T - 1) * B, H),
-        "V_of": d_all[:B, 3 * H:4 * H].T @ f0 + d_all[B:, 3 * H:4 * H].T @ f_seq[:-1].reshape((T - 1) * B, H),
-        "V_oo": d_all[:B, 3 * H:4 * H].T @ o0 + d_all[B:, 3 * H:4 * H].T @ o_seq[:-1].reshape((T - 1) * B, H),
+        "V_oi": (
+            d_all[:B, 3 * H:4 * H].T @ i0
+            + d_all[B:, 3 * H:4 * H].T @ i_seq[:-1].reshape((T - 1) * B, H)
+        ),
+        "V_of": (
+            d_all[:B, 3 * H:4 * H].T @ f0
+            + d_all[B:, 3 * H:4 * H].T @ f_seq[:-1].reshape((T - 1) * B, H)
+        ),
+        "V_oo": (
+            d_all[:B, 3 * H:4 * H].T @ o0
+            + d_all[B:, 3 * H:4 * H].T @ o_seq[:-1].reshape((T - 1) * B, H)
+        ),
         "b_g": d_bias[:H],
         "p_i": d_p_i,
         "b_i": d_bias[H:2 * H],

@@ -1,6 +1,6 @@
 """LSTM, no input gate (NIG): forward and backward through time.
 
-Generated from derive/variants.py by `python -m derive generate`; do not edit.
+Generated from derive/cells/variants.py by `gated-rnn generate`; do not edit.
 
 Per time step, every product elementwise:
 
@@ -13,15 +13,25 @@ Per time step, every product elementwise:
 Shapes: x (T, B, D), time-major; states (B, H); params as in PARAM_SHAPES.
 """
 
-
 import numpy as np
 
 from derive.runtime import check_backward, check_forward
 
-
 CELL = "greff_nig"
-STATES = ('h', 'c')
-PARAM_SHAPES = {"W_g": ('H', 'D'), "U_g": ('H', 'H'), "W_f": ('H', 'D'), "U_f": ('H', 'H'), "W_o": ('H', 'D'), "U_o": ('H', 'H'), "b_g": ('H',), "p_f": ('H',), "b_f": ('H',), "p_o": ('H',), "b_o": ('H',)}
+STATES = ("h", "c")
+PARAM_SHAPES = {
+    "W_g": ("H", "D"),
+    "U_g": ("H", "H"),
+    "W_f": ("H", "D"),
+    "U_f": ("H", "H"),
+    "W_o": ("H", "D"),
+    "U_o": ("H", "H"),
+    "b_g": ("H",),
+    "p_f": ("H",),
+    "b_f": ("H",),
+    "p_o": ("H",),
+    "b_o": ("H",),
+}
 
 
 def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
@@ -32,7 +42,14 @@ def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
     NaN and Inf in the inputs.
     """
     x, (h0, c0), H, batch = check_forward(
-        CELL, PARAM_SHAPES, params, x, {"h0": h0, "c0": c0}, lengths, check_finite)
+        CELL,
+        PARAM_SHAPES,
+        params,
+        x,
+        {"h0": h0, "c0": c0},
+        lengths,
+        check_finite,
+    )
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
     U_all = np.concatenate([params["U_g"], params["U_f"], params["U_o"]])  # rows: g f o
@@ -43,7 +60,8 @@ def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
     np.matmul(x2, params["W_g"].T, out=gates[0].reshape(T * B, H))
     np.matmul(x2, params["W_f"].T, out=gates[1].reshape(T * B, H))
     np.matmul(x2, params["W_o"].T, out=gates[2].reshape(T * B, H))
-    gates += np.stack([params["b_g"], params["b_f"], params["b_o"]])[:, None, None]
+    bias = np.stack([params["b_g"], params["b_f"], params["b_o"]])  # one row per slab
+    gates += bias[:, None, None]
     h_seq = np.zeros((T, B, H), x.dtype)
     c_seq = np.zeros((T, B, H), x.dtype)
     f_seq = np.zeros((T, B, H), x.dtype)
@@ -86,7 +104,23 @@ def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
             h = h_seq[t, :live]
             np.multiply(o, tanh_c, out=h)
             h_prev, c_prev = h, c
-    return batch.unsort(h_seq, 1), {"x": x, "H": H, "batch": batch, "gates": gates, "h0": h0, "c0": c0, "h_seq": h_seq, "c_seq": c_seq, "f_seq": f_seq, "o_seq": o_seq, "tanh_c_seq": tanh_c_seq, "U_all": U_all, "h_T": batch.unsort(batch.final(h_seq, h0), 0), "c_T": batch.unsort(batch.final(c_seq, c0), 0)}
+    cache = {
+        "x": x,
+        "H": H,
+        "batch": batch,
+        "gates": gates,
+        "h0": h0,
+        "c0": c0,
+        "h_seq": h_seq,
+        "c_seq": c_seq,
+        "f_seq": f_seq,
+        "o_seq": o_seq,
+        "tanh_c_seq": tanh_c_seq,
+        "U_all": U_all,
+        "h_T": batch.unsort(batch.final(h_seq, h0), 0),
+        "c_T": batch.unsort(batch.final(c_seq, c0), 0),
+    }
+    return batch.unsort(h_seq, 1), cache
 
 
 def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
@@ -95,8 +129,25 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
     Returns a dict with the keys of params and x, h0, c0.
     """
     (dh_seq,), (d_h_carry, d_c_carry) = check_backward(
-        CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T, "dc_T": dc_T})
-    x, H, batch, gates, h0, c0, h_seq, c_seq, f_seq, o_seq, tanh_c_seq, U_all = (cache["x"], cache["H"], cache["batch"], cache["gates"], cache["h0"], cache["c0"], cache["h_seq"], cache["c_seq"], cache["f_seq"], cache["o_seq"], cache["tanh_c_seq"], cache["U_all"])
+        CELL,
+        cache,
+        {"dh_seq": dh_seq},
+        {"dh_T": dh_T, "dc_T": dc_T},
+    )
+    x, H, batch, gates, h0, c0, h_seq, c_seq, f_seq, o_seq, tanh_c_seq, U_all = (
+        cache["x"],
+        cache["H"],
+        cache["batch"],
+        cache["gates"],
+        cache["h0"],
+        cache["c0"],
+        cache["h_seq"],
+        cache["c_seq"],
+        cache["f_seq"],
+        cache["o_seq"],
+        cache["tanh_c_seq"],
+        cache["U_all"],
+    )
     T, B, D = x.shape
     p_f = params["p_f"]
     p_o = params["p_o"]
@@ -117,23 +168,28 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
         pre, d_rows = gates[:, t, :live], d_pre_seq[t, :live]
         d_pre = d_pre_buf[:, :live]
         d_g, d_a_f, d_a_o = d_pre
-        d_h, d_o, d_c, d_f, tmp0 = d_h_buf[:live], d_o_buf[:live], d_c_buf[:live], d_f_buf[:live], tmp0_buf[:live]
+        d_h, d_o, d_c, d_f, tmp0 = (
+            d_h_buf[:live],
+            d_o_buf[:live],
+            d_c_buf[:live],
+            d_f_buf[:live],
+            tmp0_buf[:live],
+        )
         d_h_next, d_c_next = d_h_carry[:live], d_c_carry[:live]
         c_prev = c_seq[t - 1, :live] if t else c0[:live]
-        g, = pre[0],
         c = c_seq[t, :live]
         f = f_seq[t, :live]
         o = o_seq[t, :live]
         tanh_c = tanh_c_seq[t, :live]
-        # δh
+        # δh = ∂ℓ/∂h + δh_next
         np.add(d_h_next, dh_seq[t, :live], out=d_h)
-        # δo
+        # δo = δh ⊙ tanh(c)
         np.multiply(d_h, tanh_c, out=d_o)
-        # δa_o
+        # δa_o = δo ⊙ o ⊙ (1 − o)
         np.subtract(1, o, out=d_a_o)
         d_a_o *= d_o
         d_a_o *= o
-        # δc
+        # δc = δa_o ⊙ p_o + δh ⊙ o ⊙ (1 − tanh²(c)) + δc_next
         np.multiply(d_a_o, p_o, out=d_c)
         np.square(tanh_c, out=tmp0)
         np.subtract(1, tmp0, out=tmp0)
@@ -141,31 +197,35 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
         tmp0 *= o
         d_c += tmp0
         d_c += d_c_next
-        # δf
+        # δf = δc ⊙ c_prev
         np.multiply(c_prev, d_c, out=d_f)
-        # δa_f
+        # δa_f = δf ⊙ f ⊙ (1 − f)
         np.subtract(1, f, out=d_a_f)
         d_a_f *= d_f
         d_a_f *= f
-        # δg
+        # δg = δc
         np.copyto(d_g, d_c)
-        # δ pre-activations of g: times tanh'
+        # δa_g = δg ⊙ (1 − g²)
         blk, d_blk, tmp_blk = pre[:1], d_pre[:1], tmp_block0_buf[:1, :live]
         np.square(blk, out=tmp_blk)
         np.subtract(1, tmp_blk, out=tmp_blk)
         d_blk *= tmp_blk
+        # δp_f = δa_f ⊙ c_prev, summed over the batch
         np.multiply(c_prev, d_a_f, out=tmp0)
         d_p_f += tmp0.sum(axis=0)
+        # δp_o = δa_o ⊙ c, summed over the batch
         np.multiply(c, d_a_o, out=tmp0)
         d_p_o += tmp0.sum(axis=0)
+        # δ of the pre-activations into the rows of d_pre_seq
         np.copyto(d_rows.reshape(live, 3, H), d_pre.transpose(1, 0, 2))
-        # δh_prev, handed to step t - 1
+        # δh_prev = U_gᵀ δa_g + U_fᵀ δa_f + U_oᵀ δa_o, handed to step t − 1
         np.matmul(d_rows, U_all, out=d_h_next)
-        # δc_prev, handed to step t - 1
+        # δc_prev = δa_f ⊙ p_f + δc ⊙ f, handed to step t − 1
         np.multiply(d_a_f, p_f, out=d_c_next)
         np.multiply(d_c, f, out=tmp0)
         d_c_next += tmp0
-    # sums over time and batch: one GEMM per group of weights that share a source
+    # sums over time and batch, one GEMM per group of weights that share a source:
+    # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
     d_all = d_pre_seq.reshape(T * B, 3 * H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2

@@ -1,6 +1,6 @@
 """LSTM, no output gate (NOG): forward and backward through time.
 
-Generated from derive/variants.py by `python -m derive generate`; do not edit.
+Generated from derive/cells/variants.py by `gated-rnn generate`; do not edit.
 
 Per time step, every product elementwise:
 
@@ -13,15 +13,25 @@ Per time step, every product elementwise:
 Shapes: x (T, B, D), time-major; states (B, H); params as in PARAM_SHAPES.
 """
 
-
 import numpy as np
 
 from derive.runtime import check_backward, check_forward
 
-
 CELL = "greff_nog"
-STATES = ('h', 'c')
-PARAM_SHAPES = {"W_g": ('H', 'D'), "U_g": ('H', 'H'), "W_i": ('H', 'D'), "U_i": ('H', 'H'), "W_f": ('H', 'D'), "U_f": ('H', 'H'), "b_g": ('H',), "p_i": ('H',), "b_i": ('H',), "p_f": ('H',), "b_f": ('H',)}
+STATES = ("h", "c")
+PARAM_SHAPES = {
+    "W_g": ("H", "D"),
+    "U_g": ("H", "H"),
+    "W_i": ("H", "D"),
+    "U_i": ("H", "H"),
+    "W_f": ("H", "D"),
+    "U_f": ("H", "H"),
+    "b_g": ("H",),
+    "p_i": ("H",),
+    "b_i": ("H",),
+    "p_f": ("H",),
+    "b_f": ("H",),
+}
 
 
 def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
@@ -32,7 +42,14 @@ def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
     NaN and Inf in the inputs.
     """
     x, (h0, c0), H, batch = check_forward(
-        CELL, PARAM_SHAPES, params, x, {"h0": h0, "c0": c0}, lengths, check_finite)
+        CELL,
+        PARAM_SHAPES,
+        params,
+        x,
+        {"h0": h0, "c0": c0},
+        lengths,
+        check_finite,
+    )
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
     U_all = np.concatenate([params["U_g"], params["U_i"], params["U_f"]])  # rows: g i f
@@ -43,7 +60,8 @@ def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
     np.matmul(x2, params["W_g"].T, out=gates[0].reshape(T * B, H))
     np.matmul(x2, params["W_i"].T, out=gates[1].reshape(T * B, H))
     np.matmul(x2, params["W_f"].T, out=gates[2].reshape(T * B, H))
-    gates += np.stack([params["b_g"], params["b_i"], params["b_f"]])[:, None, None]
+    bias = np.stack([params["b_g"], params["b_i"], params["b_f"]])  # one row per slab
+    gates += bias[:, None, None]
     h_seq = np.zeros((T, B, H), x.dtype)
     c_seq = np.zeros((T, B, H), x.dtype)
     f_seq = np.zeros((T, B, H), x.dtype)
@@ -86,7 +104,22 @@ def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
             h = h_seq[t, :live]
             np.tanh(c, out=h)
             h_prev, c_prev = h, c
-    return batch.unsort(h_seq, 1), {"x": x, "H": H, "batch": batch, "gates": gates, "h0": h0, "c0": c0, "h_seq": h_seq, "c_seq": c_seq, "f_seq": f_seq, "i_seq": i_seq, "U_all": U_all, "h_T": batch.unsort(batch.final(h_seq, h0), 0), "c_T": batch.unsort(batch.final(c_seq, c0), 0)}
+    cache = {
+        "x": x,
+        "H": H,
+        "batch": batch,
+        "gates": gates,
+        "h0": h0,
+        "c0": c0,
+        "h_seq": h_seq,
+        "c_seq": c_seq,
+        "f_seq": f_seq,
+        "i_seq": i_seq,
+        "U_all": U_all,
+        "h_T": batch.unsort(batch.final(h_seq, h0), 0),
+        "c_T": batch.unsort(batch.final(c_seq, c0), 0),
+    }
+    return batch.unsort(h_seq, 1), cache
 
 
 def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
@@ -95,8 +128,24 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
     Returns a dict with the keys of params and x, h0, c0.
     """
     (dh_seq,), (d_h_carry, d_c_carry) = check_backward(
-        CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T, "dc_T": dc_T})
-    x, H, batch, gates, h0, c0, h_seq, c_seq, f_seq, i_seq, U_all = (cache["x"], cache["H"], cache["batch"], cache["gates"], cache["h0"], cache["c0"], cache["h_seq"], cache["c_seq"], cache["f_seq"], cache["i_seq"], cache["U_all"])
+        CELL,
+        cache,
+        {"dh_seq": dh_seq},
+        {"dh_T": dh_T, "dc_T": dc_T},
+    )
+    x, H, batch, gates, h0, c0, h_seq, c_seq, f_seq, i_seq, U_all = (
+        cache["x"],
+        cache["H"],
+        cache["batch"],
+        cache["gates"],
+        cache["h0"],
+        cache["c0"],
+        cache["h_seq"],
+        cache["c_seq"],
+        cache["f_seq"],
+        cache["i_seq"],
+        cache["U_all"],
+    )
     T, B, D = x.shape
     p_i = params["p_i"]
     p_f = params["p_f"]
@@ -117,53 +166,63 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
         pre, d_rows = gates[:, t, :live], d_pre_seq[t, :live]
         d_pre = d_pre_buf[:, :live]
         d_g, d_a_i, d_a_f = d_pre
-        d_h, d_c, d_f, d_i, tmp0 = d_h_buf[:live], d_c_buf[:live], d_f_buf[:live], d_i_buf[:live], tmp0_buf[:live]
+        d_h, d_c, d_f, d_i, tmp0 = (
+            d_h_buf[:live],
+            d_c_buf[:live],
+            d_f_buf[:live],
+            d_i_buf[:live],
+            tmp0_buf[:live],
+        )
         d_h_next, d_c_next = d_h_carry[:live], d_c_carry[:live]
         c_prev = c_seq[t - 1, :live] if t else c0[:live]
-        g, = pre[0],
+        g = pre[0]
         f = f_seq[t, :live]
         h = h_seq[t, :live]
         i = i_seq[t, :live]
-        # δh
+        # δh = ∂ℓ/∂h + δh_next
         np.add(d_h_next, dh_seq[t, :live], out=d_h)
-        # δc
+        # δc = δh ⊙ (1 − h²) + δc_next
         np.square(h, out=d_c)
         np.subtract(1, d_c, out=d_c)
         d_c *= d_h
         d_c += d_c_next
-        # δf
+        # δf = δc ⊙ c_prev
         np.multiply(c_prev, d_c, out=d_f)
-        # δa_f
+        # δa_f = δf ⊙ f ⊙ (1 − f)
         np.subtract(1, f, out=d_a_f)
         d_a_f *= d_f
         d_a_f *= f
-        # δi
+        # δi = δc ⊙ g
         np.multiply(d_c, g, out=d_i)
-        # δa_i
+        # δa_i = δi ⊙ i ⊙ (1 − i)
         np.subtract(1, i, out=d_a_i)
         d_a_i *= d_i
         d_a_i *= i
-        # δg
+        # δg = δc ⊙ i
         np.multiply(d_c, i, out=d_g)
-        # δ pre-activations of g: times tanh'
+        # δa_g = δg ⊙ (1 − g²)
         blk, d_blk, tmp_blk = pre[:1], d_pre[:1], tmp_block0_buf[:1, :live]
         np.square(blk, out=tmp_blk)
         np.subtract(1, tmp_blk, out=tmp_blk)
         d_blk *= tmp_blk
+        # δp_i = δa_i ⊙ c_prev, summed over the batch
         np.multiply(c_prev, d_a_i, out=tmp0)
         d_p_i += tmp0.sum(axis=0)
+        # δp_f = δa_f ⊙ c_prev, summed over the batch
         np.multiply(c_prev, d_a_f, out=tmp0)
         d_p_f += tmp0.sum(axis=0)
+        # δ of the pre-activations into the rows of d_pre_seq
         np.copyto(d_rows.reshape(live, 3, H), d_pre.transpose(1, 0, 2))
-        # δh_prev, handed to step t - 1
+        # δh_prev = U_gᵀ δa_g + U_iᵀ δa_i + U_fᵀ δa_f, handed to step t − 1
         np.matmul(d_rows, U_all, out=d_h_next)
-        # δc_prev, handed to step t - 1
+        # δc_prev = δa_f ⊙ p_f + δa_i ⊙ p_i + δc ⊙ f, handed to step t − 1
         np.multiply(d_a_f, p_f, out=d_c_next)
         np.multiply(d_a_i, p_i, out=tmp0)
         d_c_next += tmp0
         np.multiply(d_c, f, out=tmp0)
         d_c_next += tmp0
-    # sums over time and batch: one GEMM per group of weights that share a source
+    # sums over time and batch, one GEMM per group of weights that share a source:
+    # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
     d_all = d_pre_seq.reshape(T * B, 3 * H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2

@@ -1,6 +1,7 @@
-"""GRU with the reset gate after the recurrent product, as torch.nn.GRU and cuDNN: forward and backward through time.
+"""GRU with the reset gate after the recurrent product, as torch.nn.GRU and cuDNN: forward and
+backward through time.
 
-Generated from derive/cells.py by `python -m derive generate`; do not edit.
+Generated from derive/cells/builtin.py by `gated-rnn generate`; do not edit.
 
 Per time step, every product elementwise:
 
@@ -12,15 +13,26 @@ Per time step, every product elementwise:
 Shapes: x (T, B, D), time-major; states (B, H); params as in PARAM_SHAPES.
 """
 
-
 import numpy as np
 
 from derive.runtime import check_backward, check_forward
 
-
 CELL = "gru"
-STATES = ('h',)
-PARAM_SHAPES = {"W_r": ('H', 'D'), "U_r": ('H', 'H'), "W_z": ('H', 'D'), "U_z": ('H', 'H'), "W_n": ('H', 'D'), "U_n": ('H', 'H'), "b_r": ('H',), "bh_r": ('H',), "b_z": ('H',), "bh_z": ('H',), "b_n": ('H',), "bh_n": ('H',)}
+STATES = ("h",)
+PARAM_SHAPES = {
+    "W_r": ("H", "D"),
+    "U_r": ("H", "H"),
+    "W_z": ("H", "D"),
+    "U_z": ("H", "H"),
+    "W_n": ("H", "D"),
+    "U_n": ("H", "H"),
+    "b_r": ("H",),
+    "bh_r": ("H",),
+    "b_z": ("H",),
+    "bh_z": ("H",),
+    "b_n": ("H",),
+    "bh_n": ("H",),
+}
 
 
 def forward(params, x, h0=None, lengths=None, check_finite=False):
@@ -31,7 +43,14 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
     NaN and Inf in the inputs.
     """
     x, (h0,), H, batch = check_forward(
-        CELL, PARAM_SHAPES, params, x, {"h0": h0}, lengths, check_finite)
+        CELL,
+        PARAM_SHAPES,
+        params,
+        x,
+        {"h0": h0},
+        lengths,
+        check_finite,
+    )
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
     U_all = np.concatenate([params["U_r"], params["U_z"], params["U_n"]])  # rows: r z n
@@ -40,7 +59,16 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
     np.matmul(x2, params["W_n"].T, out=gates[0].reshape(T * B, H))
     np.matmul(x2, params["W_r"].T, out=gates[1].reshape(T * B, H))
     np.matmul(x2, params["W_z"].T, out=gates[2].reshape(T * B, H))
-    gates += np.stack([params["b_n"], params["b_r"] + params["bh_r"], params["b_z"] + params["bh_z"], params["bh_n"]])[:, None, None]
+    # one row per slab
+    bias = np.stack(
+        [
+            params["b_n"],
+            params["b_r"] + params["bh_r"],
+            params["b_z"] + params["bh_z"],
+            params["bh_n"],
+        ],
+    )
+    gates += bias[:, None, None]
     h_seq = np.zeros((T, B, H), x.dtype)
     n_seq = np.zeros((T, B, H), x.dtype)
     rec = np.empty((B, 3 * H), x.dtype)
@@ -68,7 +96,18 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
             h *= z
             h += n
             h_prev = h
-    return batch.unsort(h_seq, 1), {"x": x, "H": H, "batch": batch, "gates": gates, "h0": h0, "h_seq": h_seq, "n_seq": n_seq, "U_all": U_all, "h_T": batch.unsort(batch.final(h_seq, h0), 0)}
+    cache = {
+        "x": x,
+        "H": H,
+        "batch": batch,
+        "gates": gates,
+        "h0": h0,
+        "h_seq": h_seq,
+        "n_seq": n_seq,
+        "U_all": U_all,
+        "h_T": batch.unsort(batch.final(h_seq, h0), 0),
+    }
+    return batch.unsort(h_seq, 1), cache
 
 
 def backward(params, cache, dh_seq, dh_T=None):
@@ -76,9 +115,17 @@ def backward(params, cache, dh_seq, dh_T=None):
 
     Returns a dict with the keys of params and x, h0.
     """
-    (dh_seq,), (d_h_carry,) = check_backward(
-        CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T})
-    x, H, batch, gates, h0, h_seq, n_seq, U_all = (cache["x"], cache["H"], cache["batch"], cache["gates"], cache["h0"], cache["h_seq"], cache["n_seq"], cache["U_all"])
+    (dh_seq,), (d_h_carry,) = check_backward(CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T})
+    x, H, batch, gates, h0, h_seq, n_seq, U_all = (
+        cache["x"],
+        cache["H"],
+        cache["batch"],
+        cache["gates"],
+        cache["h0"],
+        cache["h_seq"],
+        cache["n_seq"],
+        cache["U_all"],
+    )
     T, B, D = x.shape
     # δ of the pre-activations: computed per step in d_pre (4, B, H), stored as rows of
     # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop
@@ -98,33 +145,36 @@ def backward(params, cache, dh_seq, dh_T=None):
         h_prev = h_seq[t - 1, :live] if t else h0[:live]
         r, z, a_n_h = pre[1], pre[2], pre[3]
         n = n_seq[t, :live]
-        # δh
+        # δh = ∂ℓ/∂h + δh_next
         np.add(d_h_next, dh_seq[t, :live], out=d_h)
-        # δn
+        # δn = δh ⊙ (1 − z)
         np.subtract(1, z, out=d_n)
         d_n *= d_h
-        # δa_n
+        # δa_n = δn ⊙ (1 − n²)
         np.square(n, out=d_a_n)
         np.subtract(1, d_a_n, out=d_a_n)
         d_a_n *= d_n
-        # δa_n_h
+        # δa_n_h = δa_n ⊙ r
         np.multiply(d_a_n, r, out=d_a_n_h)
-        # δz
+        # δz = δh ⊙ (h_prev − n)
         np.subtract(h_prev, n, out=d_z)
         d_z *= d_h
-        # δr
+        # δr = δa_n ⊙ a_n_h
         np.multiply(a_n_h, d_a_n, out=d_r)
-        # δ pre-activations of r, z: times sigmoid'
+        # δa_r = δr ⊙ r ⊙ (1 − r)
+        # δa_z = δz ⊙ z ⊙ (1 − z)
         blk, d_blk, tmp_blk = pre[1:3], d_pre[1:3], tmp_block0_buf[:2, :live]
         np.subtract(1, blk, out=tmp_blk)
         tmp_blk *= blk
         d_blk *= tmp_blk
+        # δ of the pre-activations into the rows of d_pre_seq
         np.copyto(d_rows.reshape(live, 4, H), d_pre.transpose(1, 0, 2))
-        # δh_prev, handed to step t - 1
+        # δh_prev = δh ⊙ z + U_rᵀ δa_r + U_zᵀ δa_z + U_nᵀ δa_n_h, handed to step t − 1
         np.matmul(d_rows[:, H:], U_all, out=d_h_next)
         np.multiply(d_h, z, out=tmp0)
         d_h_next += tmp0
-    # sums over time and batch: one GEMM per group of weights that share a source
+    # sums over time and batch, one GEMM per group of weights that share a source:
+    # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
     d_all = d_pre_seq.reshape(T * B, 4 * H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all[:, :3 * H].T @ x2

@@ -1,6 +1,6 @@
 """LSTM with coupled input and forget gates, i = 1 − f: forward and backward through time.
 
-Generated from derive/variants.py by `python -m derive generate`; do not edit.
+Generated from derive/cells/variants.py by `gated-rnn generate`; do not edit.
 
 Per time step, every product elementwise:
 
@@ -14,15 +14,23 @@ Per time step, every product elementwise:
 Shapes: x (T, B, D), time-major; states (B, H); params as in PARAM_SHAPES.
 """
 
-
 import numpy as np
 
 from derive.runtime import check_backward, check_forward
 
-
 CELL = "lstm_cifg"
-STATES = ('h', 'c')
-PARAM_SHAPES = {"W_f": ('H', 'D'), "U_f": ('H', 'H'), "W_g": ('H', 'D'), "U_g": ('H', 'H'), "W_o": ('H', 'D'), "U_o": ('H', 'H'), "b_f": ('H',), "b_g": ('H',), "b_o": ('H',)}
+STATES = ("h", "c")
+PARAM_SHAPES = {
+    "W_f": ("H", "D"),
+    "U_f": ("H", "H"),
+    "W_g": ("H", "D"),
+    "U_g": ("H", "H"),
+    "W_o": ("H", "D"),
+    "U_o": ("H", "H"),
+    "b_f": ("H",),
+    "b_g": ("H",),
+    "b_o": ("H",),
+}
 
 
 def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
@@ -33,7 +41,14 @@ def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
     NaN and Inf in the inputs.
     """
     x, (h0, c0), H, batch = check_forward(
-        CELL, PARAM_SHAPES, params, x, {"h0": h0, "c0": c0}, lengths, check_finite)
+        CELL,
+        PARAM_SHAPES,
+        params,
+        x,
+        {"h0": h0, "c0": c0},
+        lengths,
+        check_finite,
+    )
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
     U_all = np.concatenate([params["U_f"], params["U_o"], params["U_g"]])  # rows: f o g
@@ -42,7 +57,8 @@ def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
     np.matmul(x2, params["W_f"].T, out=gates[0].reshape(T * B, H))
     np.matmul(x2, params["W_o"].T, out=gates[1].reshape(T * B, H))
     np.matmul(x2, params["W_g"].T, out=gates[2].reshape(T * B, H))
-    gates += np.stack([params["b_f"], params["b_o"], params["b_g"]])[:, None, None]
+    bias = np.stack([params["b_f"], params["b_o"], params["b_g"]])  # one row per slab
+    gates += bias[:, None, None]
     h_seq = np.zeros((T, B, H), x.dtype)
     c_seq = np.zeros((T, B, H), x.dtype)
     i_seq = np.zeros((T, B, H), x.dtype)
@@ -79,7 +95,22 @@ def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
             h = h_seq[t, :live]
             np.multiply(o, tanh_c, out=h)
             h_prev, c_prev = h, c
-    return batch.unsort(h_seq, 1), {"x": x, "H": H, "batch": batch, "gates": gates, "h0": h0, "c0": c0, "h_seq": h_seq, "c_seq": c_seq, "i_seq": i_seq, "tanh_c_seq": tanh_c_seq, "U_all": U_all, "h_T": batch.unsort(batch.final(h_seq, h0), 0), "c_T": batch.unsort(batch.final(c_seq, c0), 0)}
+    cache = {
+        "x": x,
+        "H": H,
+        "batch": batch,
+        "gates": gates,
+        "h0": h0,
+        "c0": c0,
+        "h_seq": h_seq,
+        "c_seq": c_seq,
+        "i_seq": i_seq,
+        "tanh_c_seq": tanh_c_seq,
+        "U_all": U_all,
+        "h_T": batch.unsort(batch.final(h_seq, h0), 0),
+        "c_T": batch.unsort(batch.final(c_seq, c0), 0),
+    }
+    return batch.unsort(h_seq, 1), cache
 
 
 def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
@@ -88,8 +119,24 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
     Returns a dict with the keys of params and x, h0, c0.
     """
     (dh_seq,), (d_h_carry, d_c_carry) = check_backward(
-        CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T, "dc_T": dc_T})
-    x, H, batch, gates, h0, c0, h_seq, c_seq, i_seq, tanh_c_seq, U_all = (cache["x"], cache["H"], cache["batch"], cache["gates"], cache["h0"], cache["c0"], cache["h_seq"], cache["c_seq"], cache["i_seq"], cache["tanh_c_seq"], cache["U_all"])
+        CELL,
+        cache,
+        {"dh_seq": dh_seq},
+        {"dh_T": dh_T, "dc_T": dc_T},
+    )
+    x, H, batch, gates, h0, c0, h_seq, c_seq, i_seq, tanh_c_seq, U_all = (
+        cache["x"],
+        cache["H"],
+        cache["batch"],
+        cache["gates"],
+        cache["h0"],
+        cache["c0"],
+        cache["h_seq"],
+        cache["c_seq"],
+        cache["i_seq"],
+        cache["tanh_c_seq"],
+        cache["U_all"],
+    )
     T, B, D = x.shape
     # δ of the pre-activations: computed per step in d_pre (3, B, H), stored as rows of
     # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop
@@ -110,39 +157,42 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
         f, o, g = pre
         i = i_seq[t, :live]
         tanh_c = tanh_c_seq[t, :live]
-        # δh
+        # δh = ∂ℓ/∂h + δh_next
         np.add(d_h_next, dh_seq[t, :live], out=d_h)
-        # δc
+        # δc = δh ⊙ o ⊙ (1 − tanh²(c)) + δc_next
         np.square(tanh_c, out=d_c)
         np.subtract(1, d_c, out=d_c)
         d_c *= d_h
         d_c *= o
         d_c += d_c_next
-        # δo
+        # δo = δh ⊙ tanh(c)
         np.multiply(d_h, tanh_c, out=d_o)
-        # δg
+        # δg = δc ⊙ i
         np.multiply(d_c, i, out=d_g)
-        # δi
+        # δi = δc ⊙ g
         np.multiply(d_c, g, out=d_i)
-        # δf
+        # δf = δc ⊙ c_prev − δi
         np.multiply(c_prev, d_c, out=d_f)
         d_f -= d_i
-        # δ pre-activations of f, o: times sigmoid'
+        # δa_f = δf ⊙ f ⊙ (1 − f)
+        # δa_o = δo ⊙ o ⊙ (1 − o)
         blk, d_blk, tmp_blk = pre[:2], d_pre[:2], tmp_block0_buf[:2, :live]
         np.subtract(1, blk, out=tmp_blk)
         tmp_blk *= blk
         d_blk *= tmp_blk
-        # δ pre-activations of g: times tanh'
+        # δa_g = δg ⊙ (1 − g²)
         blk, d_blk, tmp_blk = pre[2:], d_pre[2:], tmp_block0_buf[:1, :live]
         np.square(blk, out=tmp_blk)
         np.subtract(1, tmp_blk, out=tmp_blk)
         d_blk *= tmp_blk
+        # δ of the pre-activations into the rows of d_pre_seq
         np.copyto(d_rows.reshape(live, 3, H), d_pre.transpose(1, 0, 2))
-        # δh_prev, handed to step t - 1
+        # δh_prev = U_fᵀ δa_f + U_gᵀ δa_g + U_oᵀ δa_o, handed to step t − 1
         np.matmul(d_rows, U_all, out=d_h_next)
-        # δc_prev, handed to step t - 1
+        # δc_prev = δc ⊙ f, handed to step t − 1
         np.multiply(d_c, f, out=d_c_next)
-    # sums over time and batch: one GEMM per group of weights that share a source
+    # sums over time and batch, one GEMM per group of weights that share a source:
+    # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
     d_all = d_pre_seq.reshape(T * B, 3 * H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2

@@ -1,6 +1,6 @@
 """Minimal gated unit: one gate both resets and updates: forward and backward through time.
 
-Generated from derive/variants.py by `python -m derive generate`; do not edit.
+Generated from derive/cells/variants.py by `gated-rnn generate`; do not edit.
 
 Per time step, every product elementwise:
 
@@ -12,15 +12,20 @@ Per time step, every product elementwise:
 Shapes: x (T, B, D), time-major; states (B, H); params as in PARAM_SHAPES.
 """
 
-
 import numpy as np
 
 from derive.runtime import check_backward, check_forward
 
-
 CELL = "mgu"
-STATES = ('h',)
-PARAM_SHAPES = {"W_f": ('H', 'D'), "U_f": ('H', 'H'), "W_n": ('H', 'D'), "U_n": ('H', 'H'), "b_f": ('H',), "b_n": ('H',)}
+STATES = ("h",)
+PARAM_SHAPES = {
+    "W_f": ("H", "D"),
+    "U_f": ("H", "H"),
+    "W_n": ("H", "D"),
+    "U_n": ("H", "H"),
+    "b_f": ("H",),
+    "b_n": ("H",),
+}
 
 
 def forward(params, x, h0=None, lengths=None, check_finite=False):
@@ -31,7 +36,14 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
     NaN and Inf in the inputs.
     """
     x, (h0,), H, batch = check_forward(
-        CELL, PARAM_SHAPES, params, x, {"h0": h0}, lengths, check_finite)
+        CELL,
+        PARAM_SHAPES,
+        params,
+        x,
+        {"h0": h0},
+        lengths,
+        check_finite,
+    )
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
     U_all = np.concatenate([params["U_f"]])  # rows: f
@@ -40,7 +52,8 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
     gates = np.empty((2, T, B, H), x.dtype)
     np.matmul(x2, params["W_n"].T, out=gates[0].reshape(T * B, H))
     np.matmul(x2, params["W_f"].T, out=gates[1].reshape(T * B, H))
-    gates += np.stack([params["b_n"], params["b_f"]])[:, None, None]
+    bias = np.stack([params["b_n"], params["b_f"]])  # one row per slab
+    gates += bias[:, None, None]
     h_seq = np.zeros((T, B, H), x.dtype)
     q_seq = np.zeros((T, B, H), x.dtype)
     tmp0_buf = np.empty((B, H), x.dtype)
@@ -72,7 +85,18 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
             h *= f
             h += h_prev
             h_prev = h
-    return batch.unsort(h_seq, 1), {"x": x, "H": H, "batch": batch, "gates": gates, "h0": h0, "h_seq": h_seq, "q_seq": q_seq, "U_all": U_all, "h_T": batch.unsort(batch.final(h_seq, h0), 0)}
+    cache = {
+        "x": x,
+        "H": H,
+        "batch": batch,
+        "gates": gates,
+        "h0": h0,
+        "h_seq": h_seq,
+        "q_seq": q_seq,
+        "U_all": U_all,
+        "h_T": batch.unsort(batch.final(h_seq, h0), 0),
+    }
+    return batch.unsort(h_seq, 1), cache
 
 
 def backward(params, cache, dh_seq, dh_T=None):
@@ -80,9 +104,17 @@ def backward(params, cache, dh_seq, dh_T=None):
 
     Returns a dict with the keys of params and x, h0.
     """
-    (dh_seq,), (d_h_carry,) = check_backward(
-        CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T})
-    x, H, batch, gates, h0, h_seq, q_seq, U_all = (cache["x"], cache["H"], cache["batch"], cache["gates"], cache["h0"], cache["h_seq"], cache["q_seq"], cache["U_all"])
+    (dh_seq,), (d_h_carry,) = check_backward(CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T})
+    x, H, batch, gates, h0, h_seq, q_seq, U_all = (
+        cache["x"],
+        cache["H"],
+        cache["batch"],
+        cache["gates"],
+        cache["h0"],
+        cache["h_seq"],
+        cache["q_seq"],
+        cache["U_all"],
+    )
     T, B, D = x.shape
     U_n = params["U_n"]
     # δ of the pre-activations: computed per step in d_pre (2, B, H), stored as rows of
@@ -102,33 +134,36 @@ def backward(params, cache, dh_seq, dh_T=None):
         d_h_next = d_h_carry[:live]
         h_prev = h_seq[t - 1, :live] if t else h0[:live]
         n, f = pre
-        # δh
+        # δh = ∂ℓ/∂h + δh_next
         np.add(d_h_next, dh_seq[t, :live], out=d_h)
-        # δn
+        # δn = δh ⊙ f
         np.multiply(d_h, f, out=d_n)
+        # δa_n = δn ⊙ 1 − n²
         np.square(n, out=tmp0)
         np.subtract(1, tmp0, out=tmp0)
         d_n *= tmp0
-        # δq
+        # δq = U_nᵀ δa_n
         np.matmul(d_n, U_n, out=d_q)
-        # δf
+        # δf = δh ⊙ (n − h_prev) + δq ⊙ h_prev
         np.subtract(n, h_prev, out=d_f)
         d_f *= d_h
         np.multiply(d_q, h_prev, out=tmp0)
         d_f += tmp0
-        # δ pre-activations of f: times sigmoid'
+        # δa_f = δf ⊙ f ⊙ (1 − f)
         blk, d_blk, tmp_blk = pre[1:], d_pre[1:], tmp_block0_buf[:1, :live]
         np.subtract(1, blk, out=tmp_blk)
         tmp_blk *= blk
         d_blk *= tmp_blk
+        # δ of the pre-activations into the rows of d_pre_seq
         np.copyto(d_rows.reshape(live, 2, H), d_pre.transpose(1, 0, 2))
-        # δh_prev, handed to step t - 1
+        # δh_prev = δh ⊙ (1 − f) + δq ⊙ f + U_fᵀ δa_f, handed to step t − 1
         np.matmul(d_rows[:, H:], U_all, out=d_h_next)
         np.subtract(d_q, d_h, out=tmp0)
         tmp0 *= f
         tmp0 += d_h
         d_h_next += tmp0
-    # sums over time and batch: one GEMM per group of weights that share a source
+    # sums over time and batch, one GEMM per group of weights that share a source:
+    # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
     d_all = d_pre_seq.reshape(T * B, 2 * H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2

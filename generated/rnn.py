@@ -1,6 +1,6 @@
 """Simple RNN (Elman), as torch.nn.RNN with tanh: forward and backward through time.
 
-Generated from derive/cells.py by `python -m derive generate`; do not edit.
+Generated from derive/cells/builtin.py by `gated-rnn generate`; do not edit.
 
 Per time step, every product elementwise:
 
@@ -9,15 +9,13 @@ Per time step, every product elementwise:
 Shapes: x (T, B, D), time-major; states (B, H); params as in PARAM_SHAPES.
 """
 
-
 import numpy as np
 
 from derive.runtime import check_backward, check_forward
 
-
 CELL = "rnn"
-STATES = ('h',)
-PARAM_SHAPES = {"W_h": ('H', 'D'), "U_h": ('H', 'H'), "b_h": ('H',), "bh_h": ('H',)}
+STATES = ("h",)
+PARAM_SHAPES = {"W_h": ("H", "D"), "U_h": ("H", "H"), "b_h": ("H",), "bh_h": ("H",)}
 
 
 def forward(params, x, h0=None, lengths=None, check_finite=False):
@@ -28,19 +26,27 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
     NaN and Inf in the inputs.
     """
     x, (h0,), H, batch = check_forward(
-        CELL, PARAM_SHAPES, params, x, {"h0": h0}, lengths, check_finite)
+        CELL,
+        PARAM_SHAPES,
+        params,
+        x,
+        {"h0": h0},
+        lengths,
+        check_finite,
+    )
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
     U_all = np.concatenate([params["U_h"]])  # rows: h
     # pre-activations, one (T, B, H) slab each: h; the input projections of all steps
     gates = np.empty((1, T, B, H), x.dtype)
     np.matmul(x2, params["W_h"].T, out=gates[0].reshape(T * B, H))
-    gates += np.stack([params["b_h"] + params["bh_h"]])[:, None, None]
+    bias = np.stack([params["b_h"] + params["bh_h"]])  # one row per slab
+    gates += bias[:, None, None]
     rec = np.empty((B, H), x.dtype)
     h_prev = h0
     for t, live in enumerate(batch.active):  # live: rows still running
         pre = gates[:, t, :live]
-        h, = pre
+        h = pre[0]
         h_prev = h_prev[:live]
         np.matmul(h_prev, U_all.T, out=rec[:live])
         pre += rec[:live].reshape(live, 1, H).transpose(1, 0, 2)
@@ -49,7 +55,16 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
         h_prev = h
         gates[0, t, live:] = 0
     h_seq = gates[0]
-    return batch.unsort(h_seq, 1), {"x": x, "H": H, "batch": batch, "gates": gates, "h0": h0, "U_all": U_all, "h_T": batch.unsort(batch.final(h_seq, h0), 0)}
+    cache = {
+        "x": x,
+        "H": H,
+        "batch": batch,
+        "gates": gates,
+        "h0": h0,
+        "U_all": U_all,
+        "h_T": batch.unsort(batch.final(h_seq, h0), 0),
+    }
+    return batch.unsort(h_seq, 1), cache
 
 
 def backward(params, cache, dh_seq, dh_T=None):
@@ -57,9 +72,15 @@ def backward(params, cache, dh_seq, dh_T=None):
 
     Returns a dict with the keys of params and x, h0.
     """
-    (dh_seq,), (d_h_carry,) = check_backward(
-        CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T})
-    x, H, batch, gates, h0, U_all = (cache["x"], cache["H"], cache["batch"], cache["gates"], cache["h0"], cache["U_all"])
+    (dh_seq,), (d_h_carry,) = check_backward(CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T})
+    x, H, batch, gates, h0, U_all = (
+        cache["x"],
+        cache["H"],
+        cache["batch"],
+        cache["gates"],
+        cache["h0"],
+        cache["U_all"],
+    )
     T, B, D = x.shape
     h_seq = gates[0]
     # δ of the pre-activations: computed per step in d_pre (1, B, H), stored as rows of
@@ -70,19 +91,19 @@ def backward(params, cache, dh_seq, dh_T=None):
         live = batch.active[t]  # rows still running
         pre, d_rows = gates[:, t, :live], d_pre_seq[t, :live]
         d_pre = d_rows[None]
-        d_h, = d_pre
+        d_h = d_pre[0]
         d_h_next = d_h_carry[:live]
-        h, = pre
-        # δh
+        # δh = ∂ℓ/∂h + δh_next
         np.add(d_h_next, dh_seq[t, :live], out=d_h)
-        # δ pre-activations of h: times tanh'
+        # δa_h = δh ⊙ (1 − h²)
         blk, d_blk, tmp_blk = pre[:], d_pre[:], tmp_block0_buf[:1, :live]
         np.square(blk, out=tmp_blk)
         np.subtract(1, tmp_blk, out=tmp_blk)
         d_blk *= tmp_blk
-        # δh_prev, handed to step t - 1
+        # δh_prev = U_hᵀ δa_h, handed to step t − 1
         np.matmul(d_rows, U_all, out=d_h_next)
-    # sums over time and batch: one GEMM per group of weights that share a source
+    # sums over time and batch, one GEMM per group of weights that share a source:
+    # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
     d_all = d_pre_seq.reshape(T * B, H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2

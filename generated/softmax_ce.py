@@ -1,9 +1,10 @@
 """Softmax output layer with cross-entropy loss: forward and backward over a sequence.
 
-Generated from derive/head.py by `python -m derive generate`; do not edit.
+Generated from derive/derivation/head.py by `gated-rnn generate`; do not edit.
 
     z_t = V h_t + c,  y_hat_t = softmax(z_t),  L = -sum_t log y_hat_t[target_t]
-    dL/dz_t = -onehot + probs   (derived), dL/dV = sum_t dz_t h_t^T, dL/dc = sum_t dz_t, dL/dh_t = V^T dz_t
+    dL/dz_t = -onehot + probs   (derived)
+    dL/dV = sum_t dz_t h_t^T,  dL/dc = sum_t dz_t,  dL/dh_t = V^T dz_t
 """
 
 import numpy as np
@@ -23,8 +24,8 @@ def forward(params, h_seq, targets):
     targets = np.asarray(targets)
     if targets.shape != h_seq.shape[:2] or targets.dtype.kind not in "iu" \
             or targets.min() < 0 or targets.max() >= V.shape[0]:
-        raise ValueError(f"softmax_ce.forward: targets must be integers in [0, {V.shape[0]}) of shape "
-                         f"{h_seq.shape[:2]}")
+        raise ValueError(f"softmax_ce.forward: targets must be integers in [0, {V.shape[0]}) "
+                         f"of shape {h_seq.shape[:2]}")
     T, B, H = h_seq.shape
     h2 = h_seq.reshape(T * B, H)
     logits = h2 @ V.T

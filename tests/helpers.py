@@ -65,7 +65,7 @@ def torch_run(cell: str, params, x, init, g_seq, g_final, lengths=None):
     import torch
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-    from derive import interop
+    from derive.runtime import interop
 
     module = interop.to_torch(cell, params)
     xt = torch.from_numpy(x.copy()).requires_grad_()
@@ -83,3 +83,18 @@ def torch_run(cell: str, params, x, init, g_seq, g_final, lengths=None):
     grads["x"] = xt.grad.numpy()
     grads.update({f"{s}0": st.grad[0].numpy() for s, st in zip(kernel(cell).STATES, states)})
     return out.detach().numpy(), grads
+
+
+def check_against_differences(cell: str, shape: tuple[int, int, int, int], tolerance: float) -> None:
+    """Every gradient of a generated kernel within ``tolerance`` of central differences."""
+    module = kernel(cell)
+    params, x, init, g_seq, g_final = random_problem(module, *shape, seed=sum(shape))
+    _, cache = module.forward(params, x, **init)
+    grads = module.backward(params, cache, g_seq, **g_final)
+    assert set(grads) == {*params, "x", *init}
+
+    def f() -> float:
+        return loss(module, params, x, init, g_seq, g_final)
+
+    for name, array in [*params.items(), ("x", x), *init.items()]:
+        assert rel_err(grads[name], numerical_gradient(f, array)) <= tolerance, name

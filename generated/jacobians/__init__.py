@@ -1,4 +1,6 @@
-"""One-step state Jacobians of every generated cell. Generated from derive/jacobian.py by `python -m derive generate`; do not edit.
+"""One-step state Jacobians of every generated cell.
+
+Generated from derive/emit/jacobian_module.py by `gated-rnn generate`; do not edit.
 
 Each module has blocks(params, x, <state>_prev, …) and jacobian(params, x, …).
 """

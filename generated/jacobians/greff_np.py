@@ -1,22 +1,34 @@
 """One-step state Jacobians of LSTM, no peepholes (NP).
 
-Generated from derive/variants.py by `python -m derive generate`; do not edit.
+Generated from derive/cells/variants.py by `gated-rnn generate`; do not edit.
 
-blocks(params, x, …) gives ∂s_t/∂r_t−1 for the states s, r in (h, c), one (B, H, H) matrix
-per pair and example; jacobian(params, x, …) stacks them into ∂(h, c)_t/∂(h_t−1, c_t−1).
-Each block is the sum of the paths printed in generated/latex/greff_np/jacobian.tex.
+blocks(params, x, …) gives ∂s_t/∂r_t−1 for the states s, r in (h, c), one (B, H, H)
+matrix per pair and example; jacobian(params, x, …) stacks them into
+∂(h, c)_t/∂(h_t−1, c_t−1). Each block is the sum of the paths printed in
+generated/latex/greff_np/jacobian.tex.
 Shapes: x (B, D), previous states (B, H); params as in PARAM_SHAPES.
 """
 
-
 import numpy as np
 
-from derive.step_check import check_step
-
+from derive.runtime import check_step
 
 CELL = "greff_np"
-STATES = ('h', 'c')
-PARAM_SHAPES = {"W_g": ('H', 'D'), "U_g": ('H', 'H'), "W_i": ('H', 'D'), "U_i": ('H', 'H'), "W_f": ('H', 'D'), "U_f": ('H', 'H'), "W_o": ('H', 'D'), "U_o": ('H', 'H'), "b_g": ('H',), "b_i": ('H',), "b_f": ('H',), "b_o": ('H',)}
+STATES = ("h", "c")
+PARAM_SHAPES = {
+    "W_g": ("H", "D"),
+    "U_g": ("H", "H"),
+    "W_i": ("H", "D"),
+    "U_i": ("H", "H"),
+    "W_f": ("H", "D"),
+    "U_f": ("H", "H"),
+    "W_o": ("H", "D"),
+    "U_o": ("H", "H"),
+    "b_g": ("H",),
+    "b_i": ("H",),
+    "b_f": ("H",),
+    "b_o": ("H",),
+}
 
 
 def sigmoid(a):
@@ -25,9 +37,17 @@ def sigmoid(a):
 
 
 def blocks(params, x, h_prev, c_prev):
-    """∂s_t/∂r_t−1 for every pair of states (s, r): {(s, r): (B, H, H)}; row k differentiates unit k of s_t."""
-    x, (h_prev, c_prev) = check_step(CELL, PARAM_SHAPES, params, x, {"h_prev": h_prev, "c_prev": c_prev})
-    B, H = h_prev.shape
+    """∂s_t/∂r_t−1 for every pair of states (s, r): {(s, r): (B, H, H)}; row k differentiates
+    unit k of s_t.
+    """
+    x, (h_prev, c_prev) = check_step(
+        CELL,
+        PARAM_SHAPES,
+        params,
+        x,
+        {"h_prev": h_prev, "c_prev": c_prev},
+    )
+    H = h_prev.shape[1]
     # one step forward
     a_g = x @ params["W_g"].T + h_prev @ params["U_g"].T + params["b_g"]
     g = np.tanh(a_g)
@@ -39,19 +59,20 @@ def blocks(params, x, h_prev, c_prev):
     a_o = x @ params["W_o"].T + h_prev @ params["U_o"].T + params["b_o"]
     o = sigmoid(a_o)
     tanh_c = np.tanh(c)
-    h = o*tanh_c
     # the paths through the step
     return {
         ("h", "h"): (
-            (c_prev*f*o*(1 - f)*(1 - tanh_c**2))[:, :, None] * params["U_f"]
-            + (i*o*(1 - g**2)*(1 - tanh_c**2))[:, :, None] * params["U_g"]
-            + (g*i*o*(1 - i)*(1 - tanh_c**2))[:, :, None] * params["U_i"]
-            + (o*tanh_c*(1 - o))[:, :, None] * params["U_o"]),
+            (c_prev * f * o * (1 - f) * (1 - tanh_c ** 2))[:, :, None] * params["U_f"]
+            + (i * o * (1 - g ** 2) * (1 - tanh_c ** 2))[:, :, None] * params["U_g"]
+            + (g * i * o * (1 - i) * (1 - tanh_c ** 2))[:, :, None] * params["U_i"]
+            + (o * tanh_c * (1 - o))[:, :, None] * params["U_o"]
+        ),
         ("h", "c"): (f*o*(1 - tanh_c**2))[:, :, None] * np.eye(H, dtype=x.dtype),
         ("c", "h"): (
-            (c_prev*f*(1 - f))[:, :, None] * params["U_f"]
-            + (i*(1 - g**2))[:, :, None] * params["U_g"]
-            + (g*i*(1 - i))[:, :, None] * params["U_i"]),
+            (c_prev * f * (1 - f))[:, :, None] * params["U_f"]
+            + (i * (1 - g ** 2))[:, :, None] * params["U_g"]
+            + (g * i * (1 - i))[:, :, None] * params["U_i"]
+        ),
         ("c", "c"): f[:, :, None] * np.eye(H, dtype=x.dtype),
     }
 

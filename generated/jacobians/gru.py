@@ -1,22 +1,35 @@
-"""One-step state Jacobians of GRU with the reset gate after the recurrent product, as torch.nn.GRU and cuDNN.
+"""One-step state Jacobians of GRU with the reset gate after the recurrent product, as
+torch.nn.GRU and cuDNN.
 
-Generated from derive/cells.py by `python -m derive generate`; do not edit.
+Generated from derive/cells/builtin.py by `gated-rnn generate`; do not edit.
 
-blocks(params, x, …) gives ∂s_t/∂r_t−1 for the states s, r in (h), one (B, H, H) matrix
-per pair and example; jacobian(params, x, …) stacks them into ∂(h)_t/∂(h_t−1).
-Each block is the sum of the paths printed in generated/latex/gru/jacobian.tex.
+blocks(params, x, …) gives ∂s_t/∂r_t−1 for the states s, r in (h), one (B, H, H)
+matrix per pair and example; jacobian(params, x, …) stacks them into
+∂(h)_t/∂(h_t−1). Each block is the sum of the paths printed in
+generated/latex/gru/jacobian.tex.
 Shapes: x (B, D), previous states (B, H); params as in PARAM_SHAPES.
 """
 
-
 import numpy as np
 
-from derive.step_check import check_step
-
+from derive.runtime import check_step
 
 CELL = "gru"
-STATES = ('h',)
-PARAM_SHAPES = {"W_r": ('H', 'D'), "U_r": ('H', 'H'), "W_z": ('H', 'D'), "U_z": ('H', 'H'), "W_n": ('H', 'D'), "U_n": ('H', 'H'), "b_r": ('H',), "bh_r": ('H',), "b_z": ('H',), "bh_z": ('H',), "b_n": ('H',), "bh_n": ('H',)}
+STATES = ("h",)
+PARAM_SHAPES = {
+    "W_r": ("H", "D"),
+    "U_r": ("H", "H"),
+    "W_z": ("H", "D"),
+    "U_z": ("H", "H"),
+    "W_n": ("H", "D"),
+    "U_n": ("H", "H"),
+    "b_r": ("H",),
+    "bh_r": ("H",),
+    "b_z": ("H",),
+    "bh_z": ("H",),
+    "b_n": ("H",),
+    "bh_n": ("H",),
+}
 
 
 def sigmoid(a):
@@ -25,9 +38,11 @@ def sigmoid(a):
 
 
 def blocks(params, x, h_prev):
-    """∂s_t/∂r_t−1 for every pair of states (s, r): {(s, r): (B, H, H)}; row k differentiates unit k of s_t."""
+    """∂s_t/∂r_t−1 for every pair of states (s, r): {(s, r): (B, H, H)}; row k differentiates
+    unit k of s_t.
+    """
     x, (h_prev,) = check_step(CELL, PARAM_SHAPES, params, x, {"h_prev": h_prev})
-    B, H = h_prev.shape
+    H = h_prev.shape[1]
     # one step forward
     a_r = x @ params["W_r"].T + h_prev @ params["U_r"].T + params["b_r"] + params["bh_r"]
     r = sigmoid(a_r)
@@ -36,14 +51,14 @@ def blocks(params, x, h_prev):
     a_n = x @ params["W_n"].T + params["b_n"]
     a_n_h = h_prev @ params["U_n"].T + params["bh_n"]
     n = np.tanh(a_n + a_n_h*r)
-    h = h_prev*z + n*(1 - z)
     # the paths through the step
     return {
         ("h", "h"): (
             z[:, :, None] * np.eye(H, dtype=x.dtype)
-            + (r*(1 - n**2)*(1 - z))[:, :, None] * params["U_n"]
-            + (a_n_h*r*(1 - n**2)*(1 - r)*(1 - z))[:, :, None] * params["U_r"]
-            + (z*(1 - z)*(h_prev - n))[:, :, None] * params["U_z"]),
+            + (r * (1 - n ** 2) * (1 - z))[:, :, None] * params["U_n"]
+            + (a_n_h * r * (1 - n ** 2) * (1 - r) * (1 - z))[:, :, None] * params["U_r"]
+            + (z * (1 - z) * (h_prev - n))[:, :, None] * params["U_z"]
+        ),
     }
 
 

@@ -1,22 +1,38 @@
 """One-step state Jacobians of LSTM, as torch.nn.LSTM.
 
-Generated from derive/cells.py by `python -m derive generate`; do not edit.
+Generated from derive/cells/builtin.py by `gated-rnn generate`; do not edit.
 
-blocks(params, x, …) gives ∂s_t/∂r_t−1 for the states s, r in (h, c), one (B, H, H) matrix
-per pair and example; jacobian(params, x, …) stacks them into ∂(h, c)_t/∂(h_t−1, c_t−1).
-Each block is the sum of the paths printed in generated/latex/lstm/jacobian.tex.
+blocks(params, x, …) gives ∂s_t/∂r_t−1 for the states s, r in (h, c), one (B, H, H)
+matrix per pair and example; jacobian(params, x, …) stacks them into
+∂(h, c)_t/∂(h_t−1, c_t−1). Each block is the sum of the paths printed in
+generated/latex/lstm/jacobian.tex.
 Shapes: x (B, D), previous states (B, H); params as in PARAM_SHAPES.
 """
 
-
 import numpy as np
 
-from derive.step_check import check_step
-
+from derive.runtime import check_step
 
 CELL = "lstm"
-STATES = ('h', 'c')
-PARAM_SHAPES = {"W_i": ('H', 'D'), "U_i": ('H', 'H'), "W_f": ('H', 'D'), "U_f": ('H', 'H'), "W_g": ('H', 'D'), "U_g": ('H', 'H'), "W_o": ('H', 'D'), "U_o": ('H', 'H'), "b_i": ('H',), "bh_i": ('H',), "b_f": ('H',), "bh_f": ('H',), "b_g": ('H',), "bh_g": ('H',), "b_o": ('H',), "bh_o": ('H',)}
+STATES = ("h", "c")
+PARAM_SHAPES = {
+    "W_i": ("H", "D"),
+    "U_i": ("H", "H"),
+    "W_f": ("H", "D"),
+    "U_f": ("H", "H"),
+    "W_g": ("H", "D"),
+    "U_g": ("H", "H"),
+    "W_o": ("H", "D"),
+    "U_o": ("H", "H"),
+    "b_i": ("H",),
+    "bh_i": ("H",),
+    "b_f": ("H",),
+    "bh_f": ("H",),
+    "b_g": ("H",),
+    "bh_g": ("H",),
+    "b_o": ("H",),
+    "bh_o": ("H",),
+}
 
 
 def sigmoid(a):
@@ -25,9 +41,17 @@ def sigmoid(a):
 
 
 def blocks(params, x, h_prev, c_prev):
-    """∂s_t/∂r_t−1 for every pair of states (s, r): {(s, r): (B, H, H)}; row k differentiates unit k of s_t."""
-    x, (h_prev, c_prev) = check_step(CELL, PARAM_SHAPES, params, x, {"h_prev": h_prev, "c_prev": c_prev})
-    B, H = h_prev.shape
+    """∂s_t/∂r_t−1 for every pair of states (s, r): {(s, r): (B, H, H)}; row k differentiates
+    unit k of s_t.
+    """
+    x, (h_prev, c_prev) = check_step(
+        CELL,
+        PARAM_SHAPES,
+        params,
+        x,
+        {"h_prev": h_prev, "c_prev": c_prev},
+    )
+    H = h_prev.shape[1]
     # one step forward
     a_i = x @ params["W_i"].T + h_prev @ params["U_i"].T + params["b_i"] + params["bh_i"]
     i = sigmoid(a_i)
@@ -39,19 +63,20 @@ def blocks(params, x, h_prev, c_prev):
     o = sigmoid(a_o)
     c = c_prev*f + g*i
     tanh_c = np.tanh(c)
-    h = o*tanh_c
     # the paths through the step
     return {
         ("h", "h"): (
-            (c_prev*f*o*(1 - f)*(1 - tanh_c**2))[:, :, None] * params["U_f"]
-            + (i*o*(1 - g**2)*(1 - tanh_c**2))[:, :, None] * params["U_g"]
-            + (g*i*o*(1 - i)*(1 - tanh_c**2))[:, :, None] * params["U_i"]
-            + (o*tanh_c*(1 - o))[:, :, None] * params["U_o"]),
+            (c_prev * f * o * (1 - f) * (1 - tanh_c ** 2))[:, :, None] * params["U_f"]
+            + (i * o * (1 - g ** 2) * (1 - tanh_c ** 2))[:, :, None] * params["U_g"]
+            + (g * i * o * (1 - i) * (1 - tanh_c ** 2))[:, :, None] * params["U_i"]
+            + (o * tanh_c * (1 - o))[:, :, None] * params["U_o"]
+        ),
         ("h", "c"): (f*o*(1 - tanh_c**2))[:, :, None] * np.eye(H, dtype=x.dtype),
         ("c", "h"): (
-            (c_prev*f*(1 - f))[:, :, None] * params["U_f"]
-            + (i*(1 - g**2))[:, :, None] * params["U_g"]
-            + (g*i*(1 - i))[:, :, None] * params["U_i"]),
+            (c_prev * f * (1 - f))[:, :, None] * params["U_f"]
+            + (i * (1 - g ** 2))[:, :, None] * params["U_g"]
+            + (g * i * (1 - i))[:, :, None] * params["U_i"]
+        ),
         ("c", "c"): f[:, :, None] * np.eye(H, dtype=x.dtype),
     }
 

@@ -1,22 +1,31 @@
 """One-step state Jacobians of LSTM with coupled input and forget gates, i = 1 − f.
 
-Generated from derive/variants.py by `python -m derive generate`; do not edit.
+Generated from derive/cells/variants.py by `gated-rnn generate`; do not edit.
 
-blocks(params, x, …) gives ∂s_t/∂r_t−1 for the states s, r in (h, c), one (B, H, H) matrix
-per pair and example; jacobian(params, x, …) stacks them into ∂(h, c)_t/∂(h_t−1, c_t−1).
-Each block is the sum of the paths printed in generated/latex/lstm_cifg/jacobian.tex.
+blocks(params, x, …) gives ∂s_t/∂r_t−1 for the states s, r in (h, c), one (B, H, H)
+matrix per pair and example; jacobian(params, x, …) stacks them into
+∂(h, c)_t/∂(h_t−1, c_t−1). Each block is the sum of the paths printed in
+generated/latex/lstm_cifg/jacobian.tex.
 Shapes: x (B, D), previous states (B, H); params as in PARAM_SHAPES.
 """
 
-
 import numpy as np
 
-from derive.step_check import check_step
-
+from derive.runtime import check_step
 
 CELL = "lstm_cifg"
-STATES = ('h', 'c')
-PARAM_SHAPES = {"W_f": ('H', 'D'), "U_f": ('H', 'H'), "W_g": ('H', 'D'), "U_g": ('H', 'H'), "W_o": ('H', 'D'), "U_o": ('H', 'H'), "b_f": ('H',), "b_g": ('H',), "b_o": ('H',)}
+STATES = ("h", "c")
+PARAM_SHAPES = {
+    "W_f": ("H", "D"),
+    "U_f": ("H", "H"),
+    "W_g": ("H", "D"),
+    "U_g": ("H", "H"),
+    "W_o": ("H", "D"),
+    "U_o": ("H", "H"),
+    "b_f": ("H",),
+    "b_g": ("H",),
+    "b_o": ("H",),
+}
 
 
 def sigmoid(a):
@@ -25,9 +34,17 @@ def sigmoid(a):
 
 
 def blocks(params, x, h_prev, c_prev):
-    """∂s_t/∂r_t−1 for every pair of states (s, r): {(s, r): (B, H, H)}; row k differentiates unit k of s_t."""
-    x, (h_prev, c_prev) = check_step(CELL, PARAM_SHAPES, params, x, {"h_prev": h_prev, "c_prev": c_prev})
-    B, H = h_prev.shape
+    """∂s_t/∂r_t−1 for every pair of states (s, r): {(s, r): (B, H, H)}; row k differentiates
+    unit k of s_t.
+    """
+    x, (h_prev, c_prev) = check_step(
+        CELL,
+        PARAM_SHAPES,
+        params,
+        x,
+        {"h_prev": h_prev, "c_prev": c_prev},
+    )
+    H = h_prev.shape[1]
     # one step forward
     a_f = x @ params["W_f"].T + h_prev @ params["U_f"].T + params["b_f"]
     f = sigmoid(a_f)
@@ -38,17 +55,18 @@ def blocks(params, x, h_prev, c_prev):
     o = sigmoid(a_o)
     c = c_prev*f + g*i
     tanh_c = np.tanh(c)
-    h = o*tanh_c
     # the paths through the step
     return {
         ("h", "h"): (
-            (f*o*(1 - f)*(1 - tanh_c**2)*(c_prev - g))[:, :, None] * params["U_f"]
-            + (i*o*(1 - g**2)*(1 - tanh_c**2))[:, :, None] * params["U_g"]
-            + (o*tanh_c*(1 - o))[:, :, None] * params["U_o"]),
+            (f * o * (1 - f) * (1 - tanh_c ** 2) * (c_prev - g))[:, :, None] * params["U_f"]
+            + (i * o * (1 - g ** 2) * (1 - tanh_c ** 2))[:, :, None] * params["U_g"]
+            + (o * tanh_c * (1 - o))[:, :, None] * params["U_o"]
+        ),
         ("h", "c"): (f*o*(1 - tanh_c**2))[:, :, None] * np.eye(H, dtype=x.dtype),
         ("c", "h"): (
-            (f*(1 - f)*(c_prev - g))[:, :, None] * params["U_f"]
-            + (i*(1 - g**2))[:, :, None] * params["U_g"]),
+            (f * (1 - f) * (c_prev - g))[:, :, None] * params["U_f"]
+            + (i * (1 - g ** 2))[:, :, None] * params["U_g"]
+        ),
         ("c", "c"): f[:, :, None] * np.eye(H, dtype=x.dtype),
     }
 

@@ -1,22 +1,28 @@
 """One-step state Jacobians of Minimal gated unit: one gate both resets and updates.
 
-Generated from derive/variants.py by `python -m derive generate`; do not edit.
+Generated from derive/cells/variants.py by `gated-rnn generate`; do not edit.
 
-blocks(params, x, …) gives ∂s_t/∂r_t−1 for the states s, r in (h), one (B, H, H) matrix
-per pair and example; jacobian(params, x, …) stacks them into ∂(h)_t/∂(h_t−1).
-Each block is the sum of the paths printed in generated/latex/mgu/jacobian.tex.
+blocks(params, x, …) gives ∂s_t/∂r_t−1 for the states s, r in (h), one (B, H, H)
+matrix per pair and example; jacobian(params, x, …) stacks them into
+∂(h)_t/∂(h_t−1). Each block is the sum of the paths printed in
+generated/latex/mgu/jacobian.tex.
 Shapes: x (B, D), previous states (B, H); params as in PARAM_SHAPES.
 """
 
-
 import numpy as np
 
-from derive.step_check import check_step
-
+from derive.runtime import check_step
 
 CELL = "mgu"
-STATES = ('h',)
-PARAM_SHAPES = {"W_f": ('H', 'D'), "U_f": ('H', 'H'), "W_n": ('H', 'D'), "U_n": ('H', 'H'), "b_f": ('H',), "b_n": ('H',)}
+STATES = ("h",)
+PARAM_SHAPES = {
+    "W_f": ("H", "D"),
+    "U_f": ("H", "H"),
+    "W_n": ("H", "D"),
+    "U_n": ("H", "H"),
+    "b_f": ("H",),
+    "b_n": ("H",),
+}
 
 
 def sigmoid(a):
@@ -25,23 +31,28 @@ def sigmoid(a):
 
 
 def blocks(params, x, h_prev):
-    """∂s_t/∂r_t−1 for every pair of states (s, r): {(s, r): (B, H, H)}; row k differentiates unit k of s_t."""
+    """∂s_t/∂r_t−1 for every pair of states (s, r): {(s, r): (B, H, H)}; row k differentiates
+    unit k of s_t.
+    """
     x, (h_prev,) = check_step(CELL, PARAM_SHAPES, params, x, {"h_prev": h_prev})
-    B, H = h_prev.shape
+    H = h_prev.shape[1]
     # one step forward
     a_f = x @ params["W_f"].T + h_prev @ params["U_f"].T + params["b_f"]
     f = sigmoid(a_f)
     q = f*h_prev
     a_n = x @ params["W_n"].T + q @ params["U_n"].T + params["b_n"]
     n = np.tanh(a_n)
-    h = f*n + h_prev*(1 - f)
     # the paths through the step
     return {
         ("h", "h"): (
-            (f*(1 - f)*(-h_prev + n))[:, :, None] * params["U_f"]
+            (f * (1 - f) * (-h_prev + n))[:, :, None] * params["U_f"]
             + (1 - f)[:, :, None] * np.eye(H, dtype=x.dtype)
-            + (f*(1 - n**2))[:, :, None] * (params["U_n"] @ ((f*h_prev*(1 - f))[:, :, None] * params["U_f"]))
-            + (f*(1 - n**2))[:, :, None] * (params["U_n"] * f[:, None, :])),
+            + (
+                (f * (1 - n ** 2))[:, :, None]
+                * (params["U_n"] @ ((f * h_prev * (1 - f))[:, :, None] * params["U_f"]))
+            )
+            + (f * (1 - n ** 2))[:, :, None] * (params["U_n"] * f[:, None, :])
+        ),
     }
 
 

@@ -1,0 +1,64 @@
+"""Cells of your own: the TOML spec file.
+
+A spec file holds the same things as a built-in definition::
+
+    name = "mgu"                                  # lowercase letters, digits and _
+    states = "h"                                  # or ["h", "c"]; each state s is read as s_prev
+    title = "Minimal gated unit"                  # optional
+    reference = "Zhou et al. 2016"                # optional
+    output = "h"                                  # optional: the node the kernel returns (default: first state)
+    equations = '''
+    f = sigmoid(W_f @ x + U_f @ h_prev + b_f)     # forget gate
+    q = f * h_prev
+    n = tanh(W_n @ x + U_n @ q + b_n)             # candidate
+    h = (1 - f) * h_prev + f * n                  # hidden state
+    '''
+
+``gated-rnn generate --spec FILE --out DIR`` writes the kernel ``DIR/<name>.py``, the LaTeX
+``DIR/latex/<name>/*.tex`` and the page ``DIR/<name>.md``, whose directives read the spec file itself.
+Errors found later, by the derivation, are reported against the file with :func:`reported_against`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .spec import Cell, SpecError, define
+
+REQUIRED = ("name", "states", "equations")
+OPTIONAL = ("title", "reference", "output")
+
+
+def load(path: Path) -> Cell:
+    """The cell a TOML spec file defines; a SpecError names the file and what is wrong in it."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SpecError(f"{path}: {exc}") from None
+    missing = [k for k in REQUIRED if k not in data]
+    unknown = [k for k in data if k not in REQUIRED + OPTIONAL]
+    if missing or unknown:
+        raise SpecError(f"{path}: " + "; ".join(
+            ([f"missing {', '.join(missing)}"] if missing else [])
+            + ([f"unknown key {', '.join(unknown)} (known: {', '.join(REQUIRED + OPTIONAL)})"] if unknown else [])))
+    states = data["states"]
+    if isinstance(states, list) and all(isinstance(s, str) for s in states):
+        states = " ".join(states)
+    wrong = [k for k in (*REQUIRED, *OPTIONAL) if k in data and not isinstance(states if k == "states" else data[k], str)]
+    if wrong:
+        raise SpecError(f"{path}: {', '.join(wrong)} must be text (states: text or a list of names)")
+    with reported_against(path):
+        return define(data["name"], data["equations"], states=states, output=data.get("output"),
+                      title=data.get("title", ""), reference=data.get("reference", ""))
+
+
+@contextmanager
+def reported_against(path: Path) -> Iterator[None]:
+    """Re-raise a SpecError from the block with the spec file's path in front of its message."""
+    try:
+        yield
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from None

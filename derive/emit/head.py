@@ -1,0 +1,109 @@
+"""The softmax output layer with cross-entropy, printed: its LaTeX in every notation and its kernel."""
+
+from __future__ import annotations
+
+import sympy
+
+from derive.derivation.head import derive_head
+
+from .notation import SPEC, Notation
+
+
+class _HeadSymbols:
+    """The head's symbols in one notation: weights, bias, logits, output, target, the cell's output state."""
+
+    def __init__(self, notation: Notation):
+        self.n = notation
+        self.V, self.c = notation.base("head", "V"), notation.base("head", "c")
+        self.loss = notation.loss
+
+    def at(self, name: str, index: str = "t") -> str:
+        """``z`` (logits), ``\\hat{y}`` (output), ``y`` (target) or ``h`` (the cell's state) at a step."""
+        base = self.n.base("rnn", "h") if name == "h" else self.n.symbols.get("head", {}).get(name, name)
+        return self.n.timed(base, index)
+
+    def entry(self, name: str, k: str) -> str:
+        """Component ``k`` of a vector at step t: ``z_{t,k}``, ``z^{\\langle t \\rangle}_{k}``."""
+        if self.n.time == "sub":
+            return f"{self.n.symbols.get('head', {}).get(name, name)}_{{t,{k}}}"
+        return f"{{{self.at(name)}}}_{{{k}}}"
+
+
+def latex_forward(notation: Notation = SPEC) -> list[tuple[str, str]]:
+    """Output layer and loss: (lhs, rhs) pairs."""
+    s = _HeadSymbols(notation)
+    y_hat = r"\hat{y}"
+    return [
+        (s.at("z"), f"{notation.product(s.V, s.at('h'))} + {s.c}"),
+        (s.at(y_hat), rf"\operatorname{{softmax}}\left({s.at('z')}\right), \quad "
+                      + rf"{s.entry(y_hat, 'k')} = \frac{{e^{{{s.entry('z', 'k')}}}}}{{\sum_{{j}} e^{{{s.entry('z', 'j')}}}}}"),
+        (r"L", rf"\sum_{{t=1}}^{{T}} {s.at(s.loss)} = -\sum_{{t=1}}^{{T}} \sum_{{k}} {s.entry('y', 'k')} \log {s.entry(y_hat, 'k')}"),
+    ]
+
+
+def latex_gradients(notation: Notation = SPEC) -> list[tuple[str, str]]:
+    """Gradients of the output layer, with ∂ℓ/∂z from the derivation above."""
+    h, s = derive_head(), _HeadSymbols(notation)
+    rhs = sympy.latex(h.logit_gradient, symbol_names={h.p: s.at(r"\hat{y}"), h.y: s.at("y")})
+    delta = rf"\delta {s.at('z')}"
+    return [
+        (rf"{delta} = \frac{{\partial {s.at(s.loss)}}}{{\partial {s.at('z')}}}", rhs),
+        (rf"\frac{{\partial L}}{{\partial {s.V}}}", rf"\sum_{{t=1}}^{{T}} {notation.outer(delta, s.at('h'))}"),
+        (rf"\frac{{\partial L}}{{\partial {s.c}}}", rf"\sum_{{t=1}}^{{T}} {delta}"),
+        (rf"\frac{{\partial {s.at(s.loss)}}}{{\partial {s.at('h')}}}", notation.backprop(s.V, delta)),
+    ]
+
+
+def kernel_source(source: str) -> str:
+    """The generated NumPy module for the head; the logit gradient is the derived ``p − y``."""
+    h = derive_head()
+    derived = f"{sympy.pycode(h.logit_gradient.subs({h.p: sympy.Symbol('probs'), h.y: sympy.Symbol('onehot')}))}"
+    return f'''"""Softmax output layer with cross-entropy loss: forward and backward over a sequence.
+
+Generated from {source} by `gated-rnn generate`; do not edit.
+
+    z_t = V h_t + c,  y_hat_t = softmax(z_t),  L = -sum_t log y_hat_t[target_t]
+    dL/dz_t = {derived}   (derived)
+    dL/dV = sum_t dz_t h_t^T,  dL/dc = sum_t dz_t,  dL/dh_t = V^T dz_t
+"""
+
+import numpy as np
+
+PARAM_SHAPES = {{"V": ("K", "H"), "c": ("K",)}}
+
+
+def forward(params, h_seq, targets):
+    """Summed cross-entropy of targets (T, B) integer classes; return (loss, cache)."""
+    V, c = params["V"], params["c"]
+    if h_seq.ndim != 3 or h_seq.shape[2] != V.shape[1] or c.shape != (V.shape[0],):
+        raise ValueError(f"softmax_ce.forward: h_seq (T, B, H) and V (K, H), c (K,) expected; got "
+                         f"{{h_seq.shape}}, {{V.shape}}, {{c.shape}}")
+    if V.dtype != h_seq.dtype or c.dtype != h_seq.dtype:
+        raise ValueError(f"softmax_ce.forward: V, c and h_seq must share a dtype; got "
+                         f"{{V.dtype}}, {{c.dtype}}, {{h_seq.dtype}}")
+    targets = np.asarray(targets)
+    if targets.shape != h_seq.shape[:2] or targets.dtype.kind not in "iu" \\
+            or targets.min() < 0 or targets.max() >= V.shape[0]:
+        raise ValueError(f"softmax_ce.forward: targets must be integers in [0, {{V.shape[0]}}) "
+                         f"of shape {{h_seq.shape[:2]}}")
+    T, B, H = h_seq.shape
+    h2 = h_seq.reshape(T * B, H)
+    logits = h2 @ V.T
+    logits += c
+    logits -= logits.max(axis=1, keepdims=True)  # stable softmax
+    np.exp(logits, out=logits)
+    probs = logits
+    probs /= probs.sum(axis=1, keepdims=True)
+    rows, cols = np.arange(T * B), targets.reshape(-1)
+    loss = -np.log(probs[rows, cols]).sum()
+    return loss, {{"h2": h2, "probs": probs, "rows": rows, "cols": cols, "shape": (T, B, H)}}
+
+
+def backward(params, cache):
+    """Gradients of the summed loss: ({{"V", "c"}}, dh_seq (T, B, H))."""
+    probs, h2 = cache["probs"], cache["h2"]
+    dz = probs.copy()  # p - y with a one-hot y
+    dz[cache["rows"], cache["cols"]] -= 1
+    grads = {{"V": dz.T @ h2, "c": dz.sum(axis=0)}}
+    return grads, (dz @ params["V"]).reshape(cache["shape"])
+'''

@@ -1,0 +1,299 @@
+"""Figures and tables of the gradient-flow pages (docs/analysis), drawn from the committed data (:mod:`derive.lab.records`).
+
+Plots are registered with :mod:`derive.plotting` (the ``{plot}`` directive); tables in
+:data:`TABLES` (the ``{analysis-table}`` directive). Every label is an English message translated
+through the site's ``sphinx`` catalog; numbers come only from the data files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from derive.cells.builtin import BUILTIN
+from derive.cells.catalogue import get
+from derive.derivation import counts
+
+from . import plotting, records, tasks
+from .plotting import Translate
+
+COLORS = {"rnn": "#d62728", "lstm": "#1f77b4", "lstm, forget bias 1": "#17becf", "gru": "#2ca02c",
+          "gru_cho": "#9467bd"}
+LAG = "lag T − t (steps)"
+NORM = "norm (median over the batch)"
+LABELS = {
+    "gradient-flow": (LAG, NORM, "from h_T back to h_t: product of the step Jacobians",
+                      "dL/dh_t from the backward kernels, L reading h_T"),
+    "forget-bias": (LAG, NORM, "from h_T back to h_t", "from h_T back to c_t", "forget-gate bias {value}"),
+    "recurrent-init": (LAG, NORM, "inputs of scale {scale}", "{scheme}, gain {gain}", "Gaussian", "orthogonal",
+                       "dashed: spectral radius to the power of the lag"),
+    "clipping": ("training step", "training loss (mean squared error)", "gradient norm before clipping",
+                 *records.CLIPS),
+    "adding": ("training step", "mean squared error on held-out sequences", "always answering 1",
+               *(f"length {T}" for T in records.ADDING_LENGTHS),
+               *(label for label in records.ADDING_CELLS if label not in BUILTIN)),
+    "truncation": ("training step", "mean squared error on held-out sequences",
+                   "cross-entropy on held-out sequences", "a memoryless answer", "adding problem, 50 steps",
+                   "copy memory, delay of 10 steps", "full BPTT", "chunks of 25 steps", "chunks of 10 steps"),
+}
+TASK_TITLES = {"adding": LABELS["truncation"][4], "copy": LABELS["truncation"][5]}
+
+
+def figure(name: str):
+    """Register a plot of the committed data of experiment ``name``, its labels in LABELS[name]."""
+    return plotting.register(name, LABELS[name], (records.path(name),))
+
+
+def panels(count: int, width: float = 4.2):
+    """A figure with ``count`` axes side by side."""
+    fig, axes = plotting.pyplot().subplots(1, count, figsize=(width * count, 3.4), squeeze=False)
+    return fig, list(axes[0])
+
+
+def log_axis(ax, xlabel: str, ylabel: str, title: str = "") -> None:
+    """Logarithmic y axis, labels already translated."""
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(labelsize=7)
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def finish(fig, legend_ax, **legend):
+    """Legend on one axis, tight layout; the figure."""
+    legend_ax.legend(fontsize=7, **legend)
+    fig.tight_layout()
+    return fig
+
+
+def run_label(translate: Translate, label: str) -> str:
+    """A run's label in the page's language; a cell's name stays as it is."""
+    return label if label in BUILTIN else translate(label)
+
+
+def lags(curve: list) -> np.ndarray:
+    """1, 2, … for the points of a curve."""
+    return np.arange(1, len(curve) + 1)
+
+
+@figure("gradient-flow")
+def draw_gradient_flow(translate: Translate):
+    """RNN, LSTM and both GRUs: the norm of the gradient reaching h_t, two ways."""
+    data = records.load("gradient-flow")["curves"]
+    fig, axes = panels(2)
+    for ax, key, title in zip(axes, ("jacobian", "backward"), LABELS["gradient-flow"][2:]):
+        for cell, curves in data.items():
+            ax.plot(lags(curves[key]), curves[key], label=cell, color=COLORS[cell])
+        log_axis(ax, translate(LAG), translate(NORM), translate(title))
+    return finish(fig, axes[0])
+
+
+@figure("forget-bias")
+def draw_forget_bias(translate: Translate):
+    """LSTM with forget-gate bias 0, 1, 3: gradient reaching h_t and c_t."""
+    data = records.load("forget-bias")["curves"]
+    fig, axes = panels(2)
+    shades = plotting.pyplot().cm.Blues(np.linspace(0.45, 0.95, len(data)))
+    for ax, source, title in zip(axes, ("h", "c"), LABELS["forget-bias"][2:4]):
+        for color, (bias, curves) in zip(shades, data.items()):
+            ax.plot(lags(curves[source]), curves[source], color=color,
+                    label=translate(LABELS["forget-bias"][4]).format(value=bias))
+        log_axis(ax, translate(LAG), translate(NORM), translate(title))
+    return finish(fig, axes[0])
+
+
+def init_label(translate: Translate, key: str) -> str:
+    """``"orthogonal 1.5"`` as "orthogonal, gain 1.5" in the page's language."""
+    scheme, gain = key.split()
+    name = translate("Gaussian" if scheme == "gaussian" else "orthogonal")
+    return translate(LABELS["recurrent-init"][3]).format(scheme=name, gain=gain)
+
+
+@figure("recurrent-init")
+def draw_recurrent_init(translate: Translate):
+    """RNN with Gaussian and orthogonal recurrent matrices: measured norms and the spectral-radius line."""
+    data = records.load("recurrent-init")["curves"]
+    fig, axes = panels(2)
+    colors = plotting.pyplot().cm.tab10(np.arange(len(data)))
+    for ax, scale in zip(axes, records.INPUT_SCALES):
+        for color, (key, found) in zip(colors, data.items()):
+            curve = found[f"inputs {scale:g}"]
+            ax.plot(lags(curve), curve, color=color, label=init_label(translate, key))
+            ax.plot(lags(curve), found["spectral radius"] ** lags(curve), color=color, linestyle="--", linewidth=0.8)
+        log_axis(ax, translate(LAG), translate(NORM), translate(LABELS["recurrent-init"][2]).format(scale=f"{scale:g}"))
+        ax.set_ylim(1e-12, 1e6)
+    return finish(fig, axes[0], title=translate(LABELS["recurrent-init"][6]), title_fontsize=7)
+
+
+@figure("clipping")
+def draw_clipping(translate: Translate):
+    """The exploding RNN run with and without global-norm clipping: loss and gradient norm per step."""
+    runs = records.load("clipping")["runs"]
+    fig, axes = panels(2)
+    for ax, key, ylabel in zip(axes, ("loss", "grad_norm"), LABELS["clipping"][1:3]):
+        for (label, run), color in zip(runs.items(), ("#d62728", "#1f77b4")):
+            values = np.array([np.nan if v is None else v for v in run[key]], dtype=float)
+            ax.plot(lags(values), values, color=color, linewidth=0.9, label=translate(label))
+        log_axis(ax, translate(LABELS["clipping"][0]), translate(ylabel))
+    return finish(fig, axes[0])
+
+
+def curves_with_baseline(ax, runs: dict, colors: dict, baseline: float, baseline_label: str) -> None:
+    """Held-out loss against the training step for each run, and the loss of a memoryless answer."""
+    for label, run in runs.items():
+        ax.plot(run["eval_step"], run["eval_loss"], color=colors[label], label=label)
+    ax.axhline(baseline, color="grey", linestyle="--", linewidth=0.8, label=baseline_label)
+
+
+@figure("adding")
+def draw_adding(translate: Translate):
+    """Learning curves on the adding problem, one panel per length, the legend in a panel of its own."""
+    runs = records.load("adding")["runs"]
+    lengths = records.ADDING_LENGTHS
+    columns = (len(lengths) + 2) // 2
+    fig, grid = plotting.pyplot().subplots(2, columns, figsize=(2.6 * columns, 5.6), squeeze=False)
+    axes = list(grid.flat)
+    colors = {run_label(translate, label): color for label, color in COLORS.items()}
+    for ax, T in zip(axes, lengths):
+        here = {run_label(translate, label): by_length[str(T)] for label, by_length in runs.items()
+                if str(T) in by_length}
+        curves_with_baseline(ax, here, colors, records.ADDING_BASELINE, translate(LABELS["adding"][2]))
+        log_axis(ax, translate(LABELS["adding"][0]), "", translate(f"length {T}"))
+        ax.set_ylim(1e-4, 2)
+    for ax in axes[::columns]:
+        ax.set_ylabel(translate(LABELS["adding"][1]), fontsize=8)
+    key = axes[len(lengths)]
+    for label in runs:
+        key.plot([], [], color=COLORS[label], label=run_label(translate, label))
+    key.plot([], [], color="grey", linestyle="--", linewidth=0.8, label=translate(LABELS["adding"][2]))
+    for ax in axes[len(lengths):]:
+        ax.axis("off")
+    key.legend(loc="center", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+@figure("truncation")
+def draw_truncation(translate: Translate):
+    """A GRU on the adding problem and on copy memory, with full and truncated BPTT."""
+    data = records.load("truncation")["runs"]
+    fig, axes = panels(2)
+    colors = dict(zip(map(translate, LABELS["truncation"][6:]), ("#2ca02c", "#ff7f0e", "#d62728")))
+    baselines = {"adding": records.ADDING_BASELINE, "copy": tasks.copy_memory(records.TRUNCATION_COPY_DELAY).baseline}
+    for ax, (task, runs), ylabel in zip(axes, data.items(), LABELS["truncation"][1:3]):
+        here = {translate(label): run for label, run in runs.items()}
+        curves_with_baseline(ax, here, colors, baselines[task], translate(LABELS["truncation"][3]))
+        log_axis(ax, translate(LABELS["truncation"][0]), translate(ylabel), translate(TASK_TITLES[task]))
+        if task == "copy":  # a narrow range: a linear axis reads better
+            ax.set_yscale("linear")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of the pages: headers in English, rows computed from the committed data."""
+
+    headers: tuple[str, ...]  # English, translated by the directive
+    rows: Callable[[Translate], list[list[str]]]
+    data: tuple[str, ...]  # files read, relative to the repository root
+
+
+def number(value: float | None) -> str:
+    """Three significant digits; a dash for a missing value."""
+    return "—" if value is None else f"{value:.3g}"
+
+
+FLOW_LAGS = (1, 10, 50, 100)
+COUNT_SIZES = (128, 256)  # D, H of the counts table (as on the LSTM vs GRU page)
+
+
+def gradient_flow_rows(translate: Translate) -> list[list[str]]:
+    """Per cell: the norm from the Jacobian products at a few lags."""
+    curves = records.load("gradient-flow")["curves"]
+    return [[cell, *(number(c["jacobian"][k - 1]) for k in FLOW_LAGS)] for cell, c in curves.items()]
+
+
+def forget_bias_rows(translate: Translate) -> list[list[str]]:
+    """Per forget-gate bias and state reached: the norm at a few lags."""
+    curves = records.load("forget-bias")["curves"]
+    return [[bias, source, *(number(c[source][k - 1]) for k in FLOW_LAGS)]
+            for bias, c in curves.items() for source in ("h", "c")]
+
+
+def recurrent_rows(translate: Translate) -> list[list[str]]:
+    """Per recurrent matrix: its spectrum and the norm at lag 50 for both input scales."""
+    curves = records.load("recurrent-init")["curves"]
+    return [[init_label(translate, key), number(c["spectral radius"]), number(c["largest singular value"]),
+             *(number(c[f"inputs {scale:g}"][49]) for scale in records.INPUT_SCALES)] for key, c in curves.items()]
+
+
+def clipping_rows(translate: Translate) -> list[list[str]]:
+    """Per run: the largest gradient norm and the final held-out loss."""
+    runs = records.load("clipping")["runs"]
+    return [[translate(label), number(max((v for v in run["grad_norm"] if v is not None), default=None)),
+             number(run["eval_loss"][-1])] for label, run in runs.items()]
+
+
+def truncation_rows(translate: Translate) -> list[list[str]]:
+    """Per task and chunk length: the final held-out loss."""
+    data = records.load("truncation")["runs"]
+    return [[translate(TASK_TITLES[task]), translate(label), number(np.mean(run["eval_loss"][-3:]))]
+            for task, runs in data.items() for label, run in runs.items()]
+
+
+def counts_rows(translate: Translate) -> list[list[str]]:
+    """Per built-in cell: parameters with both bias conventions, forward and backward work."""
+    D, H = COUNT_SIZES
+    rows = []
+    for name in BUILTIN:
+        c = counts.count(get(name), D, H)
+        rows.append([name, *(f"{n:,}" for n in (c.params, c.single_bias_params, c.matmul_macs, c.backward_macs,
+                                                c.elementwise, c.backward_elementwise))])
+    return rows
+
+
+def adding_rows(translate: Translate) -> list[list[str]]:
+    """Per cell: the final loss at every length it was trained at, and the longest length it learnt."""
+    runs = records.load("adding")["runs"]
+    rows = []
+    for label, by_length in runs.items():
+        losses = [number(np.mean(by_length[str(T)]["eval_loss"][-3:])) if str(T) in by_length else "—"
+                 for T in records.ADDING_LENGTHS]
+        learnt = [T for T in records.ADDING_LENGTHS if str(T) in by_length
+                  and records.learnt(by_length[str(T)]["eval_loss"])]
+        rows.append([run_label(translate, label), *losses, str(max(learnt)) if learnt else "—"])
+    return rows
+
+
+TABLES: dict[str, Table] = {
+    "gradient-flow": Table(("cell", *(f"lag {k}" for k in FLOW_LAGS)), gradient_flow_rows,
+                           (records.path("gradient-flow"),)),
+    "forget-bias": Table(("forget-gate bias", "gradient reaching", *(f"lag {k}" for k in FLOW_LAGS)),
+                         forget_bias_rows, (records.path("forget-bias"),)),
+    "recurrent-init": Table(("recurrent matrix", "spectral radius", "largest singular value",
+                             "lag 50, inputs of scale 1", "lag 50, inputs of scale 0.1"),
+                            recurrent_rows, (records.path("recurrent-init"),)),
+    "clipping": Table(("run", "largest gradient norm", "final held-out loss"), clipping_rows,
+                      (records.path("clipping"),)),
+    "truncation": Table(("task", "gradient", "loss at the end (mean of the last three evaluations)"), truncation_rows,
+                        (records.path("truncation"),)),
+    "counts": Table(("cell", "parameters (two biases per sum, as PyTorch)", "parameters (one bias per sum)",
+                     "multiply-adds per step, forward", "multiply-adds per step, backward",
+                     "other arithmetic per step, forward", "other arithmetic per step, backward"), counts_rows, ()),
+    "adding": Table(("cell", *(f"length {T}" for T in records.ADDING_LENGTHS), "longest length learnt"),
+                    adding_rows, (records.path("adding"),)),
+}
+
+
+def messages() -> list[str]:
+    """Every table header and row label to translate (plots list theirs when they register)."""
+    labels = [*records.CLIPS, *LABELS["adding"][3:], *LABELS["recurrent-init"][3:6], *LABELS["truncation"][4:]]
+    return list(dict.fromkeys([h for table in TABLES.values() for h in table.headers] + labels))

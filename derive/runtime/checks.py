@@ -1,0 +1,159 @@
+"""Input checks of the generated kernels (``generated/*.py``) and one-step Jacobians (``generated/jacobians``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+FLOATS = (np.float32, np.float64)
+
+
+class KernelInputError(ValueError):
+    """A generated kernel was called with arguments it cannot use; the message names the argument."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Which rows of the batch run at each step.
+
+    With sequence lengths the kernels reorder the batch by decreasing length, so the rows still
+    running at step t are the first ``active[t]``; a finished row is never touched again, which
+    freezes its state at its last step. ``order[k]`` is the original row at sorted position k.
+    """
+
+    active: tuple[int, ...]
+    order: np.ndarray | None = None
+    lengths: np.ndarray | None = None  # in sorted order
+
+    def sort(self, a: np.ndarray, axis: int) -> np.ndarray:
+        return a if self.order is None else np.take(a, self.order, axis=axis)
+
+    def unsort(self, a: np.ndarray, axis: int) -> np.ndarray:
+        return a if self.order is None else np.take(a, np.argsort(self.order), axis=axis)
+
+    def final(self, seq: np.ndarray, initial: np.ndarray) -> np.ndarray:
+        """Each row's state after its last step (sorted order); the initial state for length 0."""
+        if self.lengths is None:
+            return seq[-1]
+        last = np.maximum(self.lengths - 1, 0)
+        return np.where((self.lengths > 0)[:, None], seq[last, np.arange(len(last))], initial)
+
+
+def batch_of(where: str, lengths, T: int, B: int) -> Batch:
+    """The active rows per step for optional per-sequence lengths (0 <= length <= T)."""
+    if lengths is None:
+        return Batch((B,) * T)
+    lengths = np.asarray(lengths)
+    if lengths.shape != (B,) or lengths.dtype.kind not in "iu":
+        raise KernelInputError(f"{where}: lengths must be {B} integers (one per sequence), got "
+                         f"shape {lengths.shape} dtype {lengths.dtype}")
+    if B and (lengths.min() < 0 or lengths.max() > T):
+        raise KernelInputError(f"{where}: lengths must lie in [0, T] = [0, {T}], got {lengths.min()}..{lengths.max()}")
+    order = np.argsort(-lengths, kind="stable")
+    ordered = lengths[order]
+    active = tuple(int(n) for n in (ordered[None, :] > np.arange(T)[:, None]).sum(axis=1))
+    keep = None if np.array_equal(order, np.arange(B)) else order
+    return Batch(active, keep, ordered)
+
+
+def check_forward(cell: str, shapes: Mapping[str, tuple[str, ...]], params: Mapping[str, np.ndarray],
+                  x: np.ndarray, initial: Mapping[str, np.ndarray | None], lengths=None,
+                  check_finite: bool = False) -> tuple[np.ndarray, list[np.ndarray], int, Batch]:
+    """Validate ``forward``'s arguments; return x and initial states in batch order, H, the Batch."""
+    where = f"{cell}.forward"
+    x = _float_array(where, "x", x, None)
+    if x.ndim != 3 or 0 in x.shape:
+        raise KernelInputError(f"{where}: x must have shape (T, B, D) with T, B, D >= 1, got {x.shape}")
+    T, B, D = x.shape
+    H = check_params(where, shapes, params, x.dtype, D)
+    states = [np.zeros((B, H), x.dtype) if value is None
+              else _shaped(where, name, value, (B, H), x.dtype) for name, value in initial.items()]
+    if check_finite:
+        _finite(where, {"x": x, **dict(params), **dict(zip(initial, states))})
+    batch = batch_of(where, lengths, T, B)
+    return (np.ascontiguousarray(batch.sort(x, 1)), [batch.sort(s, 0) for s in states], H, batch)
+
+
+def check_params(where: str, shapes: Mapping[str, tuple[str, ...]], params: Mapping[str, np.ndarray],
+                 dtype: np.dtype, D: int) -> int:
+    """Check names, dtypes and shapes of the parameters; return the hidden size H."""
+    if not isinstance(params, Mapping):
+        raise KernelInputError(f"{where}: params must be a dict of arrays, got {type(params).__name__}")
+    missing = [k for k in shapes if k not in params]
+    unexpected = [k for k in params if k not in shapes]
+    if missing or unexpected:
+        raise KernelInputError(f"{where}: params missing {missing or 'nothing'}, unexpected {unexpected or 'nothing'}")
+    first = next(iter(shapes))
+    H = np.shape(params[first])[0] if np.ndim(params[first]) else 0
+    if H < 1:
+        raise KernelInputError(f"{where}: params[{first!r}] must have shape {shapes[first]}, got {np.shape(params[first])}")
+    dims = {"H": H, "D": D}
+    for name, symbolic in shapes.items():
+        _shaped(where, f"params[{name!r}]", params[name], tuple(dims[s] for s in symbolic), dtype, symbolic)
+    return H
+
+
+def check_backward(cell: str, cache: Mapping, grads_in: Mapping[str, np.ndarray | None],
+                   finals: Mapping[str, np.ndarray | None]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Validate ``backward``'s output gradients; return them in batch order, final states as new buffers."""
+    where = f"{cell}.backward"
+    if not isinstance(cache, Mapping) or "batch" not in cache:
+        raise KernelInputError(f"{where}: cache must be the dict returned by {cell}.forward")
+    T, B, _ = cache["x"].shape
+    H, dtype, batch = cache["H"], cache["x"].dtype, cache["batch"]
+    seqs = [batch.sort(_shaped(where, name, value, (T, B, H), dtype), 1) for name, value in grads_in.items()]
+    states = [np.zeros((B, H), dtype) if value is None
+              else np.array(batch.sort(_shaped(where, name, value, (B, H), dtype), 0))
+              for name, value in finals.items()]
+    return seqs, states
+
+
+def _float_array(where: str, name: str, value, dtype) -> np.ndarray:
+    if not isinstance(value, np.ndarray):
+        raise KernelInputError(f"{where}: {name} must be a NumPy array, got {type(value).__name__}")
+    if value.dtype.type not in FLOATS:
+        raise KernelInputError(f"{where}: {name} has dtype {value.dtype}; use float32 or float64")
+    if dtype is not None and value.dtype != dtype:
+        raise KernelInputError(f"{where}: {name} has dtype {value.dtype} but x has {dtype}; convert explicitly")
+    return value
+
+
+def _shaped(where: str, name: str, value, shape: tuple[int, ...], dtype,
+            symbolic: Sequence[str] | None = None) -> np.ndarray:
+    value = _float_array(where, name, value, dtype)
+    if value.shape != shape:
+        expected = f"({', '.join(symbolic)}) = {shape}" if symbolic else str(shape)
+        raise KernelInputError(f"{where}: {name} has shape {value.shape}, expected {expected}")
+    return value
+
+
+def _finite(where: str, arrays: Mapping[str, np.ndarray]) -> None:
+    bad = [name for name, a in arrays.items() if not np.isfinite(a).all()]
+    if bad:
+        raise KernelInputError(f"{where}: NaN or Inf in {', '.join(bad)}")
+
+
+def check_step(cell: str, shapes: Mapping[str, tuple[str, ...]], params: Mapping[str, np.ndarray],
+               x: np.ndarray, states: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Validate one step's input x (B, D) and previous states (B, H); return them as arrays."""
+    where = f"jacobians.{cell}"
+    if not isinstance(x, np.ndarray) or x.dtype.type not in FLOATS or x.ndim != 2 or 0 in x.shape:
+        raise KernelInputError(f"{where}: x must be a float32 or float64 array of shape (B, D) with B, D >= 1, got "
+                         f"{_describe(x)}")
+    B, D = x.shape
+    H = check_params(where, shapes, params, x.dtype, D)
+    checked = []
+    for name, value in states.items():
+        if not isinstance(value, np.ndarray) or value.dtype != x.dtype or value.shape != (B, H):
+            raise KernelInputError(f"{where}: {name} must be a {x.dtype} array of shape (B, H) = {(B, H)}, got "
+                             f"{_describe(value)}")
+        checked.append(value)
+    return x, checked
+
+
+def _describe(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype} array of shape {value.shape}"
+    return type(value).__name__

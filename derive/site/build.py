@@ -1,0 +1,97 @@
+"""The main job: regenerate the engine output, then build the reference site in every language.
+
+``gated-rnn site`` writes ``_build/html/<language>/`` for each language and a small root page
+``_build/html/index.html`` linking them. ``--catalogs`` refreshes the translation catalogs instead.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from html import escape
+from pathlib import Path
+
+from derive.emit import files as generate
+from derive.paths import repository
+
+ROOT = repository("building the site")
+DOCS = ROOT / "docs"
+LOCALES = DOCS / "locales"
+LANGUAGES = {"en": ("English", "Gated RNN reference"), "zh_CN": ("简体中文", "门控循环神经网络参考")}
+
+
+class SiteError(RuntimeError):
+    """A build step failed; the message says which and carries its output."""
+
+
+def sphinx_command(language: str, out: Path, builder: str = "html") -> list[str]:
+    """The sphinx-build call for one language: warnings are errors, all of them reported, nothing reused."""
+    target = out / language if builder == "html" else out
+    return [sys.executable, "-m", "sphinx", "-b", builder, "-W", "--keep-going", "-q", "-E", "-j", "auto",
+            "-c", str(ROOT), "-d", str(out.parent / "doctrees" / f"{builder}-{language}"),
+            "-D", f"language={language}", str(DOCS), str(target)]
+
+
+def run(command: list[str], what: str) -> None:
+    """Run a build step; its output becomes the error message if it fails."""
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SiteError(f"{what} failed (exit {done.returncode}):\n{done.stdout}{done.stderr}")
+
+
+def build(out: Path, languages: list[str]) -> dict[str, float]:
+    """Generate, then build each language (concurrently); return seconds per step."""
+    unknown = [lang for lang in languages if lang not in LANGUAGES]
+    if unknown:
+        raise SiteError(f"unknown language {', '.join(unknown)} (known: {', '.join(LANGUAGES)})")
+    timings = {}
+    start = time.perf_counter()
+    generate.write(ROOT / "generated", generate.builtin_outputs())
+    timings["generate"] = time.perf_counter() - start
+    start = time.perf_counter()
+    builds = {lang: subprocess.Popen(sphinx_command(lang, out), cwd=ROOT, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True) for lang in languages}
+    failed = []
+    for lang, process in builds.items():
+        output = process.communicate()[0]
+        if process.returncode != 0:
+            failed.append(f"--- {lang} (exit {process.returncode})\n{output}")
+    timings["sphinx"] = time.perf_counter() - start
+    if failed:
+        raise SiteError("sphinx-build failed:\n" + "\n".join(failed))
+    (out / "index.html").write_text(root_page(languages), encoding="utf-8")
+    return timings
+
+
+def root_page(languages: list[str]) -> str:
+    """A page linking the home page of each language, each link written in its own language."""
+    links = "\n".join(f'    <li><a href="{lang}/index.html" hreflang="{lang.replace("_", "-")}" '
+                      f'lang="{lang.replace("_", "-")}">{escape(LANGUAGES[lang][1])} · {escape(LANGUAGES[lang][0])}</a></li>'
+                      for lang in languages)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>{escape(LANGUAGES['en'][1])}</title>
+  <style>body {{ font-family: "Noto Sans CJK SC", sans-serif; max-width: 36rem; margin: 4rem auto; line-height: 1.8; }}</style>
+</head>
+<body>
+  <h1>{escape(LANGUAGES['en'][1])}</h1>
+  <ul>
+{links}
+  </ul>
+</body>
+</html>
+"""
+
+
+def update_catalogs(out: Path) -> None:
+    """Extract messages (gettext builder) and merge them into docs/locales/<lang>/LC_MESSAGES/*.po."""
+    pot = out.parent / "gettext"
+    run(sphinx_command("en", pot, builder="gettext"), "gettext")
+    for lang in LANGUAGES:
+        if lang != "en":
+            run([sys.executable, "-m", "sphinx_intl", "update", "-p", str(pot), "-d", str(LOCALES), "-l", lang],
+                "sphinx-intl update")

@@ -1,0 +1,425 @@
+"""Sphinx extension: directives that pull equations, diagrams, tables and kernels from the engine at build time.
+
+The pages never type a formula of a cell or a gradient: they name a cell and a block, and the
+directive prints what :mod:`derive.emit.latex` prints from the derivation. Formulas are not
+messages to translate; the few texts the directives add (diagram labels, table headers) go through
+the ``sphinx`` catalog, which the gettext builder fills with them too.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+import sympy
+from docutils import nodes
+from docutils.parsers.rst import directives
+from docutils.statemachine import StringList
+from sphinx.application import Sphinx
+from sphinx.builders.gettext import MsgOrigin
+from sphinx.directives.patches import MathDirective
+from sphinx.errors import ExtensionError
+from sphinx.ext.graphviz import graphviz
+from sphinx.locale import get_translation
+from sphinx.search.zh import SearchChinese
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from derive.cells import specfile
+from derive.cells.builtin import BUILTIN
+from derive.cells.catalogue import get
+from derive.cells.spec import SpecError
+from derive.derivation import counts
+from derive.derivation.bptt import derive
+from derive.emit import diagram, head, latex, notation
+from derive.emit.latex import Equation
+from derive.lab import plots as analysis_plots
+from derive.lab import plotting, speed
+from derive.paths import PACKAGE, generated, repository
+
+from .build import LANGUAGES
+
+ROOT = repository("building the site")
+ENGINE = sorted(p for stage in ("cells", "derivation", "emit", "site") for p in (PACKAGE / stage).glob("*.py"))
+MATHJAX_SOURCE = ROOT / "node_modules" / "mathjax" / "es5"
+MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions", "a11y")
+HEAD_NAMES = {"forward": ("z", "y", "loss"), "gradients": ("z", "V", "c", "h")}
+TABLE_HEADERS = ("cell", "parameters", "multiply-adds per step", "other arithmetic per step",
+                 "sigmoid and tanh per step", "FLOPs per step")
+
+logger = logging.getLogger(__name__)
+_ = get_translation("sphinx")
+
+
+def messages() -> list[str]:
+    """Texts the directives put on pages, to be translated in the ``sphinx`` catalog."""
+    plots = [m for plot in plotting.PLOTS.values() for m in plot.messages]
+    return list(dict.fromkeys([*diagram.messages(BUILTIN.values()), *TABLE_HEADERS, *speed.HEADERS, *speed.MEMORY_HEADERS, *plots,
+                               *analysis_plots.messages()]))
+
+
+def name_list(argument: str | None) -> list[str]:
+    """``"i, f"`` → ``["i", "f"]``."""
+    return [n.strip() for n in (argument or "").split(",") if n.strip()]
+
+
+class EngineDirective(SphinxDirective):
+    """Common ground: errors as directive errors, and a rebuild when the engine changes."""
+
+    def cell(self):
+        """The cell named by the argument: built-in, a variant, or a TOML spec file (path relative to the page)."""
+        name = self.arguments[0]
+        try:
+            if name.endswith(".toml"):
+                path = Path(self.env.relfn2path(name)[1])
+                self.env.note_dependency(str(path))
+                return specfile.load(path)
+            return get(name)
+        except SpecError as exc:
+            raise self.error(str(exc)) from None
+
+    def note_engine(self) -> None:
+        for path in ENGINE:
+            self.env.note_dependency(str(path))
+
+    def translate(self, message: str) -> str:
+        """The message in the page's language; a missing translation is a build warning."""
+        text = str(_(message))
+        if text == message and self.config.language not in (None, "en"):
+            logger.warning(f"no {self.config.language} translation of {message!r}: update the catalogs "
+                           "(see docs/README.md)", location=self.get_location())
+        return text
+
+
+class EquationsDirective(EngineDirective, MathDirective):
+    """Display math filled from the engine; ``:only:`` keeps the named equations, in the given order."""
+
+    has_content = False
+    required_arguments = 1
+    optional_arguments = 0
+    option_spec: ClassVar[dict] = {**MathDirective.option_spec, "only": directives.unchanged, "notation": directives.unchanged}
+
+    def equations(self) -> list[Equation]:
+        """The equations this directive shows."""
+        raise NotImplementedError
+
+    def view(self) -> notation.Notation:
+        """The notation named by ``:notation:`` (default: the spec's own names)."""
+        try:
+            return notation.get(self.options.get("notation", "spec"))
+        except ValueError as exc:
+            raise self.error(str(exc)) from None
+
+    def run(self) -> list[nodes.Node]:
+        chosen = self.select(self.equations())
+        self.note_engine()
+        self.arguments = []
+        # several lines: Sphinx puts them in a split environment, aligned at &=; one line: no alignment
+        body = latex.aligned(chosen) if len(chosen) > 1 else f"{chosen[0].lhs} = {chosen[0].rhs}"
+        self.content = StringList(body.splitlines())
+        result = super().run()
+        for node in result:
+            if isinstance(node, nodes.math_block):
+                node["translatable"] = False
+        return result
+
+    def select(self, equations: list[Equation]) -> list[Equation]:
+        """The equations named by ``:only:``, or all of them."""
+        wanted = name_list(self.options.get("only"))
+        by_name = {e.name: e for e in equations}
+        unknown = [n for n in wanted if n not in by_name]
+        if unknown:
+            raise self.error(f"{self.name}: no equation named {', '.join(unknown)} "
+                             f"(available: {', '.join(by_name)})")
+        return [by_name[n] for n in wanted] if wanted else equations
+
+
+def block_option(choices: tuple[str, ...]) -> Callable[[str], str]:
+    """An option converter accepting one of ``choices``."""
+    return lambda argument: directives.choice(argument, choices)
+
+
+class CellEquations(EquationsDirective):
+    """``{cell-equations} lstm``: the forward equations of a cell."""
+
+    def equations(self) -> list[Equation]:
+        return latex.forward(derive(self.cell()), self.view())
+
+
+class CellGradients(EquationsDirective):
+    """``{cell-gradients} gru``: δ recurrences (default), or ``:block: parameters`` / ``inputs``."""
+
+    option_spec: ClassVar[dict] = {**EquationsDirective.option_spec, "block": block_option(("gradients", "parameters", "inputs"))}
+
+    def equations(self) -> list[Equation]:
+        return latex.block(derive(self.cell()), self.options.get("block", "gradients"), self.view())
+
+
+class CellJacobian(EquationsDirective):
+    """``{cell-jacobian} lstm`` with ``:state: c`` and ``:source: c``: ∂c_t/∂c_{t−1} over one step."""
+
+    option_spec: ClassVar[dict] = {**EquationsDirective.option_spec, "state": directives.unchanged, "source": directives.unchanged}
+
+    def equations(self) -> list[Equation]:
+        cell = self.cell()
+        state = self.options.get("state", cell.output)
+        try:
+            return [latex.state_jacobian(derive(cell), state, self.options.get("source", state), self.view())]
+        except SpecError as exc:
+            raise self.error(str(exc)) from None
+
+
+class HeadEquations(EquationsDirective):
+    """``{head-equations}``: the softmax output layer and its loss, or ``:block: gradients``."""
+
+    required_arguments = 0
+    option_spec: ClassVar[dict] = {**MathDirective.option_spec, "only": directives.unchanged,
+                   "block": block_option(tuple(HEAD_NAMES)), "notation": directives.unchanged}
+
+    def equations(self) -> list[Equation]:
+        name = self.options.get("block", "forward")
+        pairs = head.latex_forward(self.view()) if name == "forward" else head.latex_gradients(self.view())
+        if len(pairs) != len(HEAD_NAMES[name]):
+            raise self.error(f"head-equations: {len(pairs)} {name} equations, names for {len(HEAD_NAMES[name])}")
+        return [Equation(n, lhs, rhs) for n, (lhs, rhs) in zip(HEAD_NAMES[name], pairs)]
+
+
+class CellDiagram(EngineDirective):
+    """``{cell-diagram} lstm``: one step drawn from the spec; ``:highlight: f`` greys out all but node f;
+    ``:unroll: 3`` draws the chain over three steps instead."""
+
+    required_arguments = 1
+    option_spec: ClassVar[dict] = {"unroll": directives.positive_int, "highlight": directives.unchanged, "name": directives.unchanged}
+
+    def run(self) -> list[nodes.Node]:
+        cell = self.cell()
+        try:
+            code = (diagram.unrolled_dot(cell, self.options["unroll"], self.translate) if "unroll" in self.options
+                    else diagram.cell_dot(cell, self.translate, name_list(self.options.get("highlight"))))
+        except SpecError as exc:
+            raise self.error(str(exc)) from None
+        self.note_engine()
+        node = graphviz()
+        node["code"] = code
+        node["options"] = {"docname": self.env.current_document.docname}
+        node["alt"] = cell.name
+        node["classes"] = ["cell-diagram"]
+        self.add_name(node)
+        return [node]
+
+
+class CellSpec(EngineDirective):
+    """``{cell-spec} lstm``: the cell's equations as written in the spec language."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        cell = self.cell()
+        width = max(len(n.name) for n in cell.nodes)
+        lines = [f"{n.name:<{width}} = {n.text}" + (f"  # {n.role}" if n.role else "") for n in cell.nodes]
+        self.note_engine()
+        return [literal(f"# {cell.name}: states {', '.join(cell.states)}\n" + "\n".join(lines), "python")]
+
+
+class ParamTable(EngineDirective):
+    """``{param-table}``: parameters and per-step work of each cell, as formulas in D and H and as numbers."""
+
+    option_spec: ClassVar[dict] = {"cells": directives.unchanged, "input-size": directives.positive_int,
+                   "hidden-size": directives.positive_int}
+
+    def run(self) -> list[nodes.Node]:
+        names = name_list(self.options.get("cells")) or list(BUILTIN)
+        sizes = self.options.get("input-size", 128), self.options.get("hidden-size", 256)
+        try:
+            rows = [[nodes.literal(text=name), *self.row(get(name), sizes)] for name in names]
+        except SpecError as exc:
+            raise self.error(str(exc)) from None
+        self.note_engine()
+        return [table([self.translate(h) for h in TABLE_HEADERS], rows)]
+
+    @staticmethod
+    def row(cell, sizes: tuple[int, int]) -> list[nodes.Node]:
+        D, H = sympy.symbols("D H", positive=True, integer=True)
+        symbolic, numeric = counts.count(cell, D, H), counts.count(cell, *sizes)
+        pairs = [(sympy.factor(symbolic.params), numeric.params),
+                 (sympy.factor(symbolic.matmul_macs), numeric.matmul_macs),
+                 (symbolic.elementwise, numeric.elementwise),
+                 (symbolic.activations, numeric.activations),
+                 (sympy.factor(2 * symbolic.matmul_macs + symbolic.elementwise),
+                  2 * numeric.matmul_macs + numeric.elementwise)]
+        latex = [f"{sympy.latex(f)} = {n:,}".replace(",", "\\,") for f, n in pairs]
+        return [nodes.math(text, text) for text in latex]
+
+
+class KernelSource(EngineDirective):
+    """``{kernel-source} lstm``: the generated NumPy module, as generated."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        path = generated() / f"{self.arguments[0]}.py"
+        if not path.is_file():
+            raise self.error(f"kernel-source: no generated kernel {path.name} (run `gated-rnn generate`)")
+        self.env.note_dependency(str(path))
+        return [literal(path.read_text(encoding="utf-8"), "python")]
+
+
+class KernelApi(EngineDirective):
+    """``{kernel-api} lstm``: signatures and docstrings of the generated module's functions."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        try:
+            module = importlib.reload(importlib.import_module(f"generated.{self.arguments[0]}"))
+        except ImportError as exc:
+            raise self.error(f"kernel-api: {exc}") from None
+        self.env.note_dependency(module.__file__)
+        parts = [f"def {f.__name__}{inspect.signature(f)}:\n    \"\"\"{inspect.getdoc(f)}\"\"\""
+                 for f in (module.forward, module.backward)]
+        if hasattr(module, "PARAM_SHAPES"):
+            parts.append(f"PARAM_SHAPES = {module.PARAM_SHAPES!r}")
+        return [literal("\n\n".join(parts), "python")]
+
+
+class Plot(EngineDirective):
+    """``{plot} kernel-speed``: a figure of :mod:`derive.plotting`'s registry, drawn now, inline SVG."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        plot = plotting.PLOTS.get(self.arguments[0])
+        if plot is None:
+            raise self.error(f"plot: no figure named {self.arguments[0]!r} (known: {', '.join(plotting.PLOTS)})")
+        for rel in plot.data:
+            self.env.note_dependency(str(ROOT / rel))
+        figure = plot.draw(self.translate)
+        text = plotting.svg(figure)
+        plotting.pyplot().close(figure)
+        return [nodes.raw("", f'<figure class="engine-plot">{text}</figure>', format="html")]
+
+
+class SpeedTable(EngineDirective):
+    """``{speed-table}``: the committed benchmark of the generated kernels, one row per measurement;
+    ``:memory:`` shows the committed peak-memory measurements instead."""
+
+    option_spec: ClassVar[dict] = {"memory": directives.flag}
+
+    def run(self) -> list[nodes.Node]:
+        if "memory" in self.options:
+            self.env.note_dependency(str(ROOT / speed.MEMORY))
+            body = [[nodes.Text(text) for text in row] for row in speed.memory_rows()]
+            return [table([self.translate(h) for h in speed.MEMORY_HEADERS], body)]
+        self.env.note_dependency(str(ROOT / speed.DATA))
+        machine, rows = speed.load()
+        body = [[nodes.Text(text) for text in row] for row in speed.table_rows(rows)]
+        note = nodes.paragraph("", machine, classes=["engine-machine"])
+        note["translatable"] = False  # the machine the numbers were measured on, not prose
+        return [table([self.translate(h) for h in speed.HEADERS], body), note]
+
+
+class AnalysisTable(EngineDirective):
+    """``{analysis-table} adding``: a table of :mod:`derive.analysis_plots` from the committed measurements."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        found = analysis_plots.TABLES.get(self.arguments[0])
+        if found is None:
+            raise self.error(f"analysis-table: no table named {self.arguments[0]!r} "
+                             f"(known: {', '.join(analysis_plots.TABLES)})")
+        for rel in found.data:
+            self.env.note_dependency(str(ROOT / rel))
+        body = [[nodes.Text(text) for text in row] for row in found.rows(self.translate)]
+        return [table([self.translate(h) for h in found.headers], body)]
+
+
+def literal(text: str, language: str) -> nodes.literal_block:
+    """A highlighted code block (never extracted for translation)."""
+    node = nodes.literal_block(text, text)
+    node["language"] = language
+    return node
+
+
+def table(headers: list[str], rows: list[list[nodes.Node]]) -> nodes.table:
+    """A docutils table with one header row."""
+    group = nodes.tgroup(cols=len(headers))
+    group += [nodes.colspec(colwidth=1) for _ in headers]
+    def row(cells_: list[nodes.Node]) -> nodes.row:
+        r = nodes.row()
+        r += [nodes.entry("", nodes.paragraph("", "", c)) for c in cells_]
+        return r
+    group += nodes.thead("", row([nodes.Text(h) for h in headers]))
+    group += nodes.tbody("", *[row(r) for r in rows])
+    return nodes.table("", group, classes=["engine-table"])
+
+
+# --- build hooks -------------------------------------------------------------------------------
+
+
+def collect_messages(app: Sphinx) -> None:
+    """With the gettext builder: add the directives' texts to sphinx.pot."""
+    if app.builder.name == "gettext":
+        for message in messages():
+            app.builder.catalogs["sphinx"].add(message, MsgOrigin("derive/site/extension.py", 0))
+
+
+def check_mathjax(app: Sphinx) -> None:
+    """Fail early, with the fix, when MathJax has not been installed."""
+    if app.builder.format == "html" and not (MATHJAX_SOURCE / MATHJAX_FILES[0]).is_file():
+        raise ExtensionError(f"MathJax is not installed in {MATHJAX_SOURCE}: run `npm ci` at the repository root")
+
+
+def copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
+    """Serve MathJax from the site itself: the script, its fonts and the TeX extensions it loads."""
+    if exception is None and app.builder.format == "html":
+        target = Path(app.outdir) / "_static" / "mathjax"
+        for rel in MATHJAX_FILES:
+            source = MATHJAX_SOURCE / rel
+            if source.is_dir():
+                shutil.copytree(source, target / rel, dirs_exist_ok=True)
+            else:
+                (target / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target / rel)
+
+
+def language_links(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Template context: the same page in the other languages (builds live side by side)."""
+    here = app.config.language or "en"
+    context["other_languages"] = [(code, label, f"{context.get('content_root', '')}../{code}/{pagename}.html")
+                                  for code, (label, _title) in LANGUAGES.items() if code != here]
+
+
+def localise_title(app: Sphinx, config) -> None:
+    """The site title in the build's language (the language is given on the command line)."""
+    title = LANGUAGES.get(config.language or "en")
+    if title:
+        config.html_title = title[1]
+
+
+class ChineseSearch(SearchChinese):
+    """Chinese search (jieba) whose script names the stemmer it ships: Sphinx 9.0 asks for a
+    ``ChineseStemmer`` that does not exist, and search never finishes (sphinx-doc/sphinx#14229)."""
+
+    language_name = "English"  # the stemmer script is english-stemmer.js, defining EnglishStemmer
+
+
+def setup(app: Sphinx) -> dict:
+    for name, directive in {"cell-equations": CellEquations, "cell-gradients": CellGradients,
+                            "cell-jacobian": CellJacobian, "head-equations": HeadEquations,
+                            "cell-diagram": CellDiagram, "cell-spec": CellSpec, "param-table": ParamTable,
+                            "kernel-source": KernelSource, "kernel-api": KernelApi, "plot": Plot,
+                            "speed-table": SpeedTable, "analysis-table": AnalysisTable}.items():
+        app.add_directive(name, directive)
+    app.setup_extension("sphinx.ext.graphviz")
+    app.add_search_language(ChineseSearch)
+    app.connect("config-inited", localise_title)
+    app.connect("builder-inited", collect_messages)
+    app.connect("builder-inited", check_mathjax)
+    app.connect("html-page-context", language_links)
+    app.connect("build-finished", copy_mathjax)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

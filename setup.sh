@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Everything the main job and the tests need, on a Debian machine that has Python and Node:
+# Graphviz (diagrams), gettext (catalogs), Chromium and CJK fonts (browser tests and screenshots),
+# PyTorch's CPU build (parity tests), this package with its extras, MathJax from npm.
+set -euo pipefail
+cd "$(dirname "$0")"
+system="chromium graphviz gettext fonts-noto-cjk"
+if ! dpkg -s $system >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -q
+    $sudo apt-get install -y -q --no-install-recommends $system
+fi
+python -m pip install -q torch==2.13.0  # the CPU wheel; any other version pulls a CUDA build
+python -m pip install -q -e ".[dev]"
+npm ci --no-audit --no-fund  # MathJax, served by the site itself

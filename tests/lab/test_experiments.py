@@ -1,0 +1,92 @@
+"""The committed figure data: present, reproduced by a small slice of each experiment, drawn deterministically."""
+
+from dataclasses import asdict, replace
+
+import pytest
+
+from derive.lab import plots as analysis_plots
+from derive.lab import experiments as figures
+from derive.lab import plotting
+from derive.cli import main
+
+
+def test_every_experiment_has_committed_data():
+    for name, experiment in figures.EXPERIMENTS.items():
+        data = figures.load(name)
+        assert data["settings"] == figures.rounded(experiment.settings), name
+
+
+def test_a_gradient_flow_curve_is_reproduced():
+    committed = figures.load("gradient-flow")["curves"]["gru"]
+    assert figures.differences(committed, figures.rounded(figures.measure_cell("gru"))) == []
+
+
+def test_forget_bias_curves_are_reproduced():
+    committed = figures.load("forget-bias")["curves"]["3"]
+    assert figures.differences(committed, figures.rounded(figures.measure_forget_bias(3.0))) == []
+
+
+def first_evaluations(config, task: str, length: int) -> dict:
+    """The run of a committed configuration up to its first evaluation after step 0."""
+    short = replace(config, steps=config.evaluate_every)
+    return figures.rounded(figures.run_training(asdict(short), task, length))
+
+
+CHAOS_AFTER = 8  # steps of the clipped run that agree across CPUs; later steps differ in the last digits and grow
+
+
+def test_the_start_of_the_clipped_run_is_reproduced():
+    """Only the steps before rounding differences between BLAS kernels grow: the run is chaotic after."""
+    committed = figures.load("clipping")["runs"]["global norm clipped at 1"]
+    fresh = first_evaluations(replace(figures.CLIPPING, clip="norm"), "adding", figures.CLIPPING_T)
+    assert figures.differences(committed["loss"][:CHAOS_AFTER], fresh["loss"][:CHAOS_AFTER]) == []
+    assert all(0 < loss < committed["loss"][0] * 10 for loss in fresh["loss"])  # clipped: bounded throughout
+
+
+def test_the_start_of_an_adding_run_is_reproduced():
+    committed = figures.load("adding")["runs"]["gru"]["10"]
+    fresh = first_evaluations(figures.adding_config("gru", 10), "adding", 10)
+    assert figures.differences(committed["eval_loss"][:2], fresh["eval_loss"]) == []
+
+
+def test_differences_are_reported_with_their_place():
+    committed = {"a": [1.0, 2.0], "b": {"c": 3}}
+    assert figures.differences(committed, {"a": [1.0, 2.0 * (1 + 1e-7)], "b": {"c": 3}}) == []
+    found = figures.differences(committed, {"a": [1.0, 2.1], "b": {"c": 4}, "d": 1})
+    assert found == ["/a[1]: committed 2.0, now 2.1", "/b/c: committed 3, now 4", "/d: committed None, now 1"]
+
+
+def test_rounding_keeps_six_digits_and_drops_nonfinite_values():
+    assert figures.rounded({"x": [1.23456789, float("inf")], "y": (2,)}) == {"x": [1.23457, None], "y": [2]}
+
+
+def test_unknown_experiment_is_named():
+    with pytest.raises(ValueError, match="unknown figure data nope"):
+        figures.compute(["nope"])
+
+
+@pytest.mark.parametrize("name", list(figures.EXPERIMENTS))
+def test_figure_is_drawn_reproducibly(name):
+    plot = plotting.PLOTS[name]
+    svgs = []
+    for _ in range(2):
+        figure = plot.draw(lambda message: message)
+        svgs.append(plotting.svg(figure))
+        plotting.pyplot().close(figure)
+    assert svgs[0] == svgs[1] and svgs[0].startswith("<svg")
+
+
+@pytest.mark.parametrize("name", list(analysis_plots.TABLES))
+def test_table_rows_fit_their_headers(name):
+    table = analysis_plots.TABLES[name]
+    rows = table.rows(lambda message: message)
+    assert rows and all(len(row) == len(table.headers) for row in rows)
+
+
+def test_command_line_checks_one_experiment(capsys):
+    assert main(["figures", "--check", "--only", "forget-bias", "--jobs", "1"]) == 0
+    assert "figure data of forget-bias reproduced" in capsys.readouterr().out
+    assert main(["figures", "--only", "nope"]) == 2
+    assert "unknown figure data nope" in capsys.readouterr().err
+    assert main(["figures", "--check", "--jobs", "0"]) == 2
+    assert "at least 1, got 0" in capsys.readouterr().err
