@@ -166,7 +166,9 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
             return 2
         args = command.parse_args(["generate", "--check"])
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
     except (SpecError, UsageError, NotInRepository) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

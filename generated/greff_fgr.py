@@ -65,8 +65,11 @@ def forward(
     """Run the cell over x; return h_seq (T, B, H) and the cache for backward.
 
     Initial states default to zeros. With lengths (one per sequence) the outputs after a
-    sequence's end are zero and its state stays at its last step. check_finite=True rejects
-    NaN and Inf in the inputs.
+    sequence's end are zero and its state stays at its last step, and what the padding holds
+    reaches no output and no gradient. check_finite=True rejects NaN and Inf in the inputs.
+
+    h_seq is a new array and the cache keeps its own copies of x and the initial states:
+    changing any of them afterwards leaves what backward returns unchanged.
     """
     x, (h0, c0, i0, f0, o0), H, batch = check_forward(
         CELL,
@@ -184,6 +187,7 @@ def forward(
             np.multiply(o, tanh_c, out=h)
             h_prev, c_prev, i_prev, f_prev, o_prev = h, c, i, f, o
     cache = {
+        "cell": CELL,
         "x": x,
         "H": H,
         "batch": batch,
@@ -206,7 +210,7 @@ def forward(
         "f_T": batch.unsort(batch.final(f_seq, f0), 0),
         "o_T": batch.unsort(batch.final(o_seq, o0), 0),
     }
-    return batch.unsort(h_seq, 1), cache
+    return batch.output(h_seq, 1), cache
 
 
 def backward(params, cache, dh_seq, dh_T=None, dc_T=None, di_T=None, df_T=None, do_T=None):
@@ -219,6 +223,26 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None, di_T=None, df_T=None, 
         cache,
         {"dh_seq": dh_seq},
         {"dh_T": dh_T, "dc_T": dc_T, "di_T": di_T, "df_T": df_T, "do_T": do_T},
+        params,
+        PARAM_SHAPES,
+        (
+            "x",
+            "H",
+            "batch",
+            "gates",
+            "h0",
+            "c0",
+            "i0",
+            "f0",
+            "o0",
+            "h_seq",
+            "c_seq",
+            "i_seq",
+            "f_seq",
+            "o_seq",
+            "tanh_c_seq",
+            "U_all",
+        ),
     )
     x, H, batch, gates, h0, c0, i0, f0, o0, h_seq, c_seq, i_seq, f_seq, o_seq, tanh_c_seq, U_all = (
         cache["x"],

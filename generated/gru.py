@@ -39,8 +39,11 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
     """Run the cell over x; return h_seq (T, B, H) and the cache for backward.
 
     Initial states default to zeros. With lengths (one per sequence) the outputs after a
-    sequence's end are zero and its state stays at its last step. check_finite=True rejects
-    NaN and Inf in the inputs.
+    sequence's end are zero and its state stays at its last step, and what the padding holds
+    reaches no output and no gradient. check_finite=True rejects NaN and Inf in the inputs.
+
+    h_seq is a new array and the cache keeps its own copies of x and the initial states:
+    changing any of them afterwards leaves what backward returns unchanged.
     """
     x, (h0,), H, batch = check_forward(
         CELL,
@@ -97,6 +100,7 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
             h += n
             h_prev = h
     cache = {
+        "cell": CELL,
         "x": x,
         "H": H,
         "batch": batch,
@@ -107,7 +111,7 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
         "U_all": U_all,
         "h_T": batch.unsort(batch.final(h_seq, h0), 0),
     }
-    return batch.unsort(h_seq, 1), cache
+    return batch.output(h_seq, 1), cache
 
 
 def backward(params, cache, dh_seq, dh_T=None):
@@ -115,7 +119,15 @@ def backward(params, cache, dh_seq, dh_T=None):
 
     Returns a dict with the keys of params and x, h0.
     """
-    (dh_seq,), (d_h_carry,) = check_backward(CELL, cache, {"dh_seq": dh_seq}, {"dh_T": dh_T})
+    (dh_seq,), (d_h_carry,) = check_backward(
+        CELL,
+        cache,
+        {"dh_seq": dh_seq},
+        {"dh_T": dh_T},
+        params,
+        PARAM_SHAPES,
+        ("x", "H", "batch", "gates", "h0", "h_seq", "n_seq", "U_all"),
+    )
     x, H, batch, gates, h0, h_seq, n_seq, U_all = (
         cache["x"],
         cache["H"],

@@ -44,8 +44,11 @@ def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
     """Run the cell over x; return h_seq (T, B, H) and the cache for backward.
 
     Initial states default to zeros. With lengths (one per sequence) the outputs after a
-    sequence's end are zero and its state stays at its last step. check_finite=True rejects
-    NaN and Inf in the inputs.
+    sequence's end are zero and its state stays at its last step, and what the padding holds
+    reaches no output and no gradient. check_finite=True rejects NaN and Inf in the inputs.
+
+    h_seq is a new array and the cache keeps its own copies of x and the initial states:
+    changing any of them afterwards leaves what backward returns unchanged.
     """
     x, (h0, c0), H, batch = check_forward(
         CELL,
@@ -127,6 +130,7 @@ def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
             np.multiply(o, tanh_c, out=h)
             h_prev, c_prev = h, c
     cache = {
+        "cell": CELL,
         "x": x,
         "H": H,
         "batch": batch,
@@ -143,7 +147,7 @@ def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
         "h_T": batch.unsort(batch.final(h_seq, h0), 0),
         "c_T": batch.unsort(batch.final(c_seq, c0), 0),
     }
-    return batch.unsort(h_seq, 1), cache
+    return batch.output(h_seq, 1), cache
 
 
 def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
@@ -156,6 +160,23 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
         cache,
         {"dh_seq": dh_seq},
         {"dh_T": dh_T, "dc_T": dc_T},
+        params,
+        PARAM_SHAPES,
+        (
+            "x",
+            "H",
+            "batch",
+            "gates",
+            "h0",
+            "c0",
+            "h_seq",
+            "c_seq",
+            "f_seq",
+            "i_seq",
+            "o_seq",
+            "tanh_c_seq",
+            "U_all",
+        ),
     )
     x, H, batch, gates, h0, c0, h_seq, c_seq, f_seq, i_seq, o_seq, tanh_c_seq, U_all = (
         cache["x"],

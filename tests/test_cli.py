@@ -37,3 +37,42 @@ def test_bad_spec_file(tmp_path, capsys):
     spec.write_text('name = "bad"\nstates = "h"\nequations = "h = relu(W @ x)"\n')
     assert main(["generate", "--spec", str(spec)]) == 2
     assert "unsupported function 'relu'" in capsys.readouterr().err
+
+
+def test_out_pointing_at_a_file(tmp_path, capsys):
+    target = tmp_path / "file"
+    target.write_text("")
+    assert main(["generate", "--out", str(target)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: generate: --out {target} is a file, not a folder"
+
+
+def test_check_with_out_checks_that_folder(tmp_path, capsys):
+    assert main(["generate", "--check", "--out", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "lstm.py (missing)" in out and str(tmp_path) in out.splitlines()[-1]
+    assert main(["generate", "--out", str(tmp_path)]) == 0
+    assert main(["generate", "--check", "--out", str(tmp_path)]) == 0
+
+
+def test_show_into_a_pipe_that_closes_ends_quietly():
+    import subprocess
+    import sys
+
+    closed = ("import os, sys; r, w = os.pipe(); os.close(r); os.dup2(w, 1); "
+              "from derive.cli import main; sys.exit(main(['show', 'lstm']))")  # the reader has gone before
+    done = subprocess.run([sys.executable, "-c", closed], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stderr == ""
+    done = subprocess.run(f"{sys.executable} -m derive show lstm | head -n 1", shell=True, capture_output=True,
+                          text=True, check=False)
+    assert done.stdout.startswith("LSTM") and done.stderr == ""
+
+
+def test_the_site_build_says_what_to_install(monkeypatch, tmp_path):
+    from derive.site import build
+
+    monkeypatch.setattr(build.shutil, "which", lambda name: None)
+    monkeypatch.setattr(build, "MATHJAX_SOURCE", tmp_path / "nothing")
+    assert build.missing_tools() == [
+        f"MathJax is not installed in {tmp_path / 'nothing'}: run `npm ci` at the repository root (or `bash setup.sh`)",
+        "Graphviz (`dot`, for the diagrams) is not installed: `apt-get install graphviz` (or `bash setup.sh`)"]
+    assert main(["site", "--out", str(tmp_path / "html")]) == 1

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import difflib
 import keyword
+import math
 import re
 from dataclasses import dataclass
 
@@ -40,7 +41,10 @@ RESERVED = frozenset(
      "PARAM_SHAPES", "forward", "backward", "check_forward", "check_backward", "sum", "range"}
 )
 RESERVED_AFFIXES = ("d_", "a_", "tmp", "dl_", *(f"{name}_" for name in NAMES))  # δ, pre-activations, scratch, f(node)
-RESERVED_SUFFIXES = (PREV_SUFFIX, "_seq", "_next", "_T", "_buf")
+RESERVED_SUFFIXES = (PREV_SUFFIX, "_seq", "_next", "_T", "_buf", "_carry")
+MAX_TERMS = 200  # operands in one equation: more is a mistake, and would make SymPy crawl
+MAX_TEXT = 300  # characters of a title or reference
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class SpecError(ValueError):
@@ -185,24 +189,32 @@ def children(expr: Expr) -> tuple[Expr, ...]:
 def define(name: str, equations: str, *, states: str, output: str | None = None,
            title: str = "", reference: str = "") -> Cell:
     """Parse and validate a cell from ``name = expression`` lines (``#`` starts a comment)."""
-    if not CELL_NAME.match(name):
-        raise SpecError(f"cell name {name!r}: use lowercase letters, digits and '_'")
+    if not isinstance(name, str) or not CELL_NAME.match(name):
+        raise SpecError(f"cell name {name!r}: use lowercase letters, digits and '_', starting with a letter")
+    for key, text in (("title", title), ("reference", reference)):
+        _check_text(key, text)
     state_names = tuple(states.replace(",", " ").split())
     if not state_names:
         raise SpecError(f"cell {name!r}: declare at least one state")
+    for s in dict.fromkeys(state_names):
+        if state_names.count(s) > 1:
+            raise SpecError(f"state {s!r}: declared {state_names.count(s)} times")
     lines = _split_equations(equations)
     node_names = [n for n, _, _ in lines]
+    kernel_names = _kernel_names(state_names)
     for n in dict.fromkeys(node_names):
         if node_names.count(n) > 1:
             raise SpecError(f"node {n!r}: defined {node_names.count(n)} times")
         _check_node_name(n)
+        if n in kernel_names:
+            raise SpecError(f"node {n!r}: reserved name, the kernels use it for {kernel_names[n]}")
     for s in state_names:
         if s not in node_names:
             raise SpecError(f"state {s!r}: never updated (add an equation '{s} = …')")
     output = output or state_names[0]
     if output not in node_names:
         raise SpecError(f"output {output!r}: missing (no node of that name)")
-    parser = _Parser(set(node_names), set(state_names))
+    parser = _Parser(set(node_names), set(state_names), kernel_names)
     nodes = [Node(n, parser.parse(n, text), text, role) for n, text, role in lines]
     _check_param_kinds(nodes)
     ordered = _evaluation_order(nodes)
@@ -210,6 +222,25 @@ def define(name: str, equations: str, *, states: str, output: str | None = None,
     if not any(mm.source == INPUT for node in nodes for mm in walk(node.expr, MatMul)):
         raise SpecError(f"cell {name!r}: the input x is never read (write 'W @ x' in some equation)")
     return Cell(name, title or name, state_names, output, tuple(ordered), reference)
+
+
+def _check_text(key: str, text: str) -> None:
+    """A title or reference: one line of printable text, of reasonable length."""
+    if not isinstance(text, str):
+        raise SpecError(f"{key}: must be text, got {type(text).__name__}")
+    if CONTROL.search(text):
+        raise SpecError(f"{key} {text[:40]!r}: one line of text without control characters")
+    if len(text) > MAX_TEXT:
+        raise SpecError(f"{key}: {len(text)} characters, at most {MAX_TEXT}")
+
+
+def _kernel_names(states: tuple[str, ...]) -> dict[str, str]:
+    """Names that the kernels derive from the states for their own arguments and cache keys."""
+    found = {}
+    for s in states:
+        found.update({f"{s}0": f"the initial state of {s}", f"{s}_T": f"the final state of {s}",
+                      f"d{s}_T": f"the gradient of the final {s}", f"d{s}_seq": f"the gradient of {s}_seq"})
+    return found
 
 
 def _split_equations(equations: str) -> list[tuple[str, str, str]]:
@@ -244,17 +275,23 @@ def _reserved(name: str) -> bool:
 class _Parser:
     """Turns one right-hand side into an :data:`Expr`, resolving every name."""
 
-    def __init__(self, nodes: set[str], states: set[str]):
-        self.nodes, self.states = nodes, states
+    def __init__(self, nodes: set[str], states: set[str], kernel_names: dict[str, str]):
+        self.nodes, self.states, self.kernel_names = nodes, states, kernel_names
         self.node = ""
 
     def parse(self, node: str, text: str) -> Expr:
         self.node = node
         try:
             tree = ast.parse(text, mode="eval").body
+            size = sum(1 for _ in ast.walk(tree))
+            if size > 4 * MAX_TERMS:
+                raise self.fail(f"expression of {size} parts is too large (at most {MAX_TERMS} terms); "
+                                "split it into several nodes")
+            return self._expr(tree)
         except SyntaxError as exc:
-            raise SpecError(f"node {node!r}: cannot parse {text!r} ({exc.msg})") from None
-        return self._expr(tree)
+            raise SpecError(f"node {node!r}: cannot parse {text[:80]!r} ({exc.msg})") from None
+        except (RecursionError, MemoryError):
+            raise self.fail("expression nested too deeply; split it into several nodes") from None
 
     def fail(self, what: str) -> SpecError:
         return SpecError(f"node {self.node!r}: {what}")
@@ -266,7 +303,13 @@ class _Parser:
             arg = self._expr(tree.operand)
             return Neg(arg) if isinstance(tree.op, ast.USub) else arg
         if isinstance(tree, ast.Constant) and type(tree.value) in (int, float):
-            return Num(float(tree.value))
+            try:
+                value = float(tree.value)
+            except OverflowError:
+                value = math.inf
+            if not math.isfinite(value):
+                raise self.fail("a number overflows to infinity in double precision")
+            return Num(value)
         if isinstance(tree, ast.Name):
             return self._name(tree.id)
         if isinstance(tree, ast.Call):
@@ -298,8 +341,8 @@ class _Parser:
         weight, source = tree.left.id, tree.right.id
         if weight in self.nodes or weight.endswith(PREV_SUFFIX) or VECTOR_PARAM.match(weight):
             raise self.fail(f"{weight!r} cannot be a weight matrix (it names a node, a state or a vector)")
-        if _reserved(weight):
-            raise self.fail(f"weight {weight!r}: reserved name, choose another")
+        if not IDENTIFIER.match(weight) or _reserved(weight) or weight in self.kernel_names:
+            raise self.fail(f"weight {weight!r}: reserved or invalid name (letters, digits and '_'), choose another")
         if source == INPUT:
             return MatMul(weight, INPUT)
         resolved = self._name(source)
@@ -318,6 +361,8 @@ class _Parser:
                 return PrevRef(state)
             raise self.fail(f"unknown reference {name!r}: {state!r} is not a declared state")
         if VECTOR_PARAM.match(name):
+            if not IDENTIFIER.match(name) or "__" in name:
+                raise self.fail(f"parameter vector {name!r}: use letters, digits and single '_'")
             return Param(name)
         known = [*self.nodes, *(s + PREV_SUFFIX for s in self.states)]
         close = difflib.get_close_matches(name, known, n=1)

@@ -32,8 +32,9 @@ REQUIRED = ("name", "states", "equations")
 OPTIONAL = ("title", "reference", "output")
 
 
-def load(path: Path) -> Cell:
+def load(path: Path | str) -> Cell:
     """The cell a TOML spec file defines; a SpecError names the file and what is wrong in it."""
+    path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.abc
 import importlib.util
 import os
+import re
 import types
 from pathlib import Path
 
@@ -24,6 +25,7 @@ VARIANTS_SOURCE = "derive/cells/variants.py"
 
 
 def latex_file(source: str, body: str) -> str:
+    source = " ".join(source.split())  # one comment line, whatever the file name holds
     return f"% Generated from {source} by `{REGENERATE}`; do not edit.\n\\begin{{aligned}}\n{body}\n\\end{{aligned}}\n"
 
 
@@ -98,6 +100,11 @@ def stale(root: Path, files: dict[str, str], extra_allowed: bool = False) -> lis
     return problems
 
 
+def markdown_text(text: str) -> str:
+    """Text shown as itself on a MyST page: every character Markdown, MyST or HTML would read, escaped."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+!|$~:&-])", r"\\\1", " ".join(text.split()))
+
+
 def page_stub(cell: Cell, spec: Path, page_dir: Path) -> str:
     """A MyST page showing the cell from its spec file: equations, gradients, diagram, kernel."""
     rel = Path(os.path.relpath(spec.resolve(), page_dir.resolve())).as_posix()
@@ -105,10 +112,10 @@ def page_stub(cell: Cell, spec: Path, page_dir: Path) -> str:
     def directive(name: str, argument: str = rel, *options: str) -> str:
         return "\n".join([f"```{{{name}}} {argument}", *options, "```"])
 
-    reference = f"\n{cell.reference}\n" if cell.reference else ""
+    reference = f"\n{markdown_text(cell.reference)}\n" if cell.reference else ""
     return "\n\n".join([
-        f"# {cell.title}\n{reference}",
-        f"The cell as written in [{spec.name}]({rel}):",
+        f"# {markdown_text(cell.title)}\n{reference}",
+        f"The cell as written in [{markdown_text(spec.name)}](<{rel}>):",
         directive("cell-spec"),
         "## One step", directive("cell-diagram"), directive("cell-equations"),
         "## Backpropagation through time",

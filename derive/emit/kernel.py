@@ -176,13 +176,15 @@ class KernelBuilder:
             loop = Block('with np.errstate(over="ignore")', (loop,), "e^{-a} = inf inside σ gives exactly 0")
         body += [loop, *self._gate_sequences()]
         cache = ["x", "H", "batch", "gates", *states0, *(n + "_seq" for n in self.seqs)] + ["U_all"] * bool(self.n_h)
-        entries = [(quoted(k), k) for k in cache]
+        entries = [(quoted("cell"), "CELL"), *((quoted(k), k) for k in cache)]
         entries += [(quoted(f"{s}_T"), f"batch.unsort(batch.final({s}_seq, {s}0), 0)") for s in cell.states]
-        body += [Bind(("cache",), (Dict(tuple(entries)),)), Return(f"batch.unsort({out}_seq, 1), cache")]
+        body += [Bind(("cache",), (Dict(tuple(entries)),)), Return(f"batch.output({out}_seq, 1), cache")]
         doc = (f"Run the cell over x; return {out}_seq (T, B, H) and the cache for backward.\n\n"
                "Initial states default to zeros. With lengths (one per sequence) the outputs after a\n"
-               "sequence's end are zero and its state stays at its last step. check_finite=True rejects\n"
-               "NaN and Inf in the inputs.")
+               "sequence's end are zero and its state stays at its last step, and what the padding holds\n"
+               "reaches no output and no gradient. check_finite=True rejects NaN and Inf in the inputs.\n\n"
+               f"{out}_seq is a new array and the cache keeps its own copies of x and the initial states:\n"
+               "changing any of them afterwards leaves what backward returns unchanged.")
         params = ("params", "x", *(s + "=None" for s in states0), "lengths=None", "check_finite=False")
         return Function("forward", params, doc, tuple(body))
 
@@ -288,7 +290,8 @@ class KernelBuilder:
         stored += ["U_all"] * bool(self.n_h)
         widest = max((b.stop - b.start for b in self.L.blocks), default=1)
         check = Call("check_backward", ("CELL", "cache", Dict(((quoted(f"d{out}_seq"), f"d{out}_seq"),)),
-                                        Dict(tuple((quoted(f), f) for f in finals))))
+                                        Dict(tuple((quoted(f), f) for f in finals)), "params", "PARAM_SHAPES",
+                                        Tuple(tuple(map(quoted, stored)))))
         body: list[Statement] = [
             Bind(("T", "B", "D"), ("x.shape",)),
             *self._gate_sequences(),

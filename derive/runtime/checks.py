@@ -33,6 +33,10 @@ class Batch:
     def unsort(self, a: np.ndarray, axis: int) -> np.ndarray:
         return a if self.order is None else np.take(a, np.argsort(self.order), axis=axis)
 
+    def output(self, a: np.ndarray, axis: int) -> np.ndarray:
+        """``a`` in the caller's batch order, always a new array: what a kernel returns never aliases its cache."""
+        return a.copy() if self.order is None else self.unsort(a, axis)
+
     def final(self, seq: np.ndarray, initial: np.ndarray) -> np.ndarray:
         """Each row's state after its last step (sorted order); the initial state for length 0."""
         if self.lengths is None:
@@ -73,7 +77,10 @@ def check_forward(cell: str, shapes: Mapping[str, tuple[str, ...]], params: Mapp
     if check_finite:
         _finite(where, {"x": x, **dict(params), **dict(zip(initial, states))})
     batch = batch_of(where, lengths, T, B)
-    return (np.ascontiguousarray(batch.sort(x, 1)), [batch.sort(s, 0) for s in states], H, batch)
+    x = np.array(batch.sort(x, 1), order="C")  # the cache's own copy, rows in batch order
+    if batch.lengths is not None:  # padding never reaches an output or a gradient, whatever it holds
+        x[np.arange(T)[:, None] >= batch.lengths[None, :]] = 0
+    return x, [np.array(batch.sort(s, 0)) for s in states], H, batch
 
 
 def check_params(where: str, shapes: Mapping[str, tuple[str, ...]], params: Mapping[str, np.ndarray],
@@ -85,24 +92,44 @@ def check_params(where: str, shapes: Mapping[str, tuple[str, ...]], params: Mapp
     unexpected = [k for k in params if k not in shapes]
     if missing or unexpected:
         raise KernelInputError(f"{where}: params missing {missing or 'nothing'}, unexpected {unexpected or 'nothing'}")
-    first = next(iter(shapes))
-    H = np.shape(params[first])[0] if np.ndim(params[first]) else 0
+    H = _hidden_size(shapes, params)
     if H < 1:
-        raise KernelInputError(f"{where}: params[{first!r}] must have shape {shapes[first]}, got {np.shape(params[first])}")
+        raise KernelInputError(f"{where}: no parameter has a hidden size H >= 1; shapes expected: "
+                               + ", ".join(f"{k} {'(' + ', '.join(v) + ')'}" for k, v in shapes.items()))
     dims = {"H": H, "D": D}
     for name, symbolic in shapes.items():
         _shaped(where, f"params[{name!r}]", params[name], tuple(dims[s] for s in symbolic), dtype, symbolic)
     return H
 
 
+def _hidden_size(shapes: Mapping[str, tuple[str, ...]], params: Mapping[str, np.ndarray]) -> int:
+    """The H that most parameters agree on, so that a wrong one is the one reported."""
+    votes = [np.shape(params[k])[i] for k, v in shapes.items() if np.ndim(params[k]) == len(v)
+             for i, d in enumerate(v) if d == "H"]
+    return max(set(votes), key=votes.count) if votes else 0
+
+
 def check_backward(cell: str, cache: Mapping, grads_in: Mapping[str, np.ndarray | None],
-                   finals: Mapping[str, np.ndarray | None]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Validate ``backward``'s output gradients; return them in batch order, final states as new buffers."""
+                   finals: Mapping[str, np.ndarray | None], params: Mapping[str, np.ndarray] | None = None,
+                   shapes: Mapping[str, tuple[str, ...]] | None = None,
+                   keys: tuple[str, ...] = ()) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Validate ``backward``'s arguments: the cache of ``forward`` (with ``keys``), the parameters it ran
+    with and the output gradients; return those in batch order, final states as new buffers."""
     where = f"{cell}.backward"
     if not isinstance(cache, Mapping) or "batch" not in cache:
-        raise KernelInputError(f"{where}: cache must be the dict returned by {cell}.forward")
-    T, B, _ = cache["x"].shape
+        raise KernelInputError(f"{where}: cache must be the dict returned by {cell}.forward, "
+                               f"got {type(cache).__name__}")
+    if cache.get("cell", cell) != cell:
+        raise KernelInputError(f"{where}: the cache comes from {cache['cell']}.forward, not {cell}.forward")
+    missing = [k for k in keys if k not in cache]
+    if missing:
+        raise KernelInputError(f"{where}: cache must be the dict returned by {cell}.forward "
+                               f"(missing {', '.join(missing)})")
+    T, B, D = cache["x"].shape
     H, dtype, batch = cache["H"], cache["x"].dtype, cache["batch"]
+    if params is not None and shapes is not None and check_params(where, shapes, params, dtype, D) != H:
+        raise KernelInputError(f"{where}: params have hidden size {_hidden_size(shapes, params)}, "
+                               f"the forward pass ran with H = {H}")
     seqs = [batch.sort(_shaped(where, name, value, (T, B, H), dtype), 1) for name, value in grads_in.items()]
     states = [np.zeros((B, H), dtype) if value is None
               else np.array(batch.sort(_shaped(where, name, value, (B, H), dtype), 0))

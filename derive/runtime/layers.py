@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from .checks import KernelInputError, check_params
 
 LAYER_KEY = re.compile(r"^l(\d+)(_reverse)?$")
 
@@ -37,12 +40,12 @@ def shape_of(params: Mapping[str, Any]) -> Shape:
     """Layers and directions from the keys ``l0``, ``l0_reverse``, …; ValueError if they have gaps."""
     found = [LAYER_KEY.match(k) for k in params]
     if not found or not all(found):
-        raise ValueError(f"layers: params keys must be l0, l0_reverse, l1, …; got {sorted(params)}")
+        raise KernelInputError(f"layers: params keys must be l0, l0_reverse, l1, …; got {sorted(params)}")
     layers = 1 + max(int(m.group(1)) for m in found)
     directions = 2 if any(m.group(2) for m in found) else 1
     shape = Shape(layers, directions)
     if sorted(params) != sorted(shape.keys):
-        raise ValueError(f"layers: expected keys {shape.keys} for {layers} layers and {directions} "
+        raise KernelInputError(f"layers: expected keys {shape.keys} for {layers} layers and {directions} "
                          f"directions, got {sorted(params)}")
     return shape
 
@@ -62,10 +65,13 @@ def forward(cell: str, params: Mapping[str, Mapping[str, np.ndarray]], x: np.nda
             h0: np.ndarray | None = None, c0: np.ndarray | None = None,
             lengths: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
     """Run the stack over x (T, B, D); return the last layer's outputs (T, B, directions·H) and the cache."""
-    kernel = importlib.import_module(f"generated.{cell}")
+    kernel = _kernel(cell)
     shape = shape_of(params)
+    if np.ndim(x) != 3:
+        raise KernelInputError(f"layers: x must have shape (T, B, D), got {np.shape(x)}")
     T, B = np.shape(x)[:2]
-    initial = {s: _split_states(f"{s}0", v, shape, B) for s, v in _states(kernel, "", h0, c0).items()}
+    H = _hidden(kernel, params)
+    initial = {s: _split_states(f"{s}0", v, shape, B, H) for s, v in _states(kernel, "", h0, c0).items()}
     flip = reversal(lengths, T, B)
     runs, outputs, source = [], [], x
     for k in range(shape.layers):
@@ -74,7 +80,8 @@ def forward(cell: str, params: Mapping[str, Mapping[str, np.ndarray]], x: np.nda
             key = shape.keys[k * shape.directions + d]
             states = {f"{s}0": initial[s][k * shape.directions + d] for s in kernel.STATES}
             inp = _flip(source, flip) if d else source
-            out, cache = kernel.forward(params[key], inp, **states, lengths=lengths)
+            with _in_layer(key):
+                out, cache = kernel.forward(params[key], inp, **states, lengths=lengths)
             runs.append(cache)
             outputs.append(_flip(out, flip) if d else out)
         source = np.concatenate(outputs, axis=2) if shape.directions == 2 else outputs[0]
@@ -85,10 +92,16 @@ def forward(cell: str, params: Mapping[str, Mapping[str, np.ndarray]], x: np.nda
 def backward(params: Mapping[str, Mapping[str, np.ndarray]], cache: dict, d_out: np.ndarray,
              dh_n: np.ndarray | None = None, dc_n: np.ndarray | None = None) -> dict:
     """Gradients: one dict per layer key, plus ``x`` and the stacked initial states."""
-    kernel = importlib.import_module(f"generated.{cache['cell']}")
+    if not isinstance(cache, Mapping) or "runs" not in cache:
+        raise KernelInputError(f"layers: cache must be the dict returned by layers.forward, got {type(cache).__name__}")
+    kernel = _kernel(cache["cell"])
     shape, runs, flip = cache["shape"], cache["runs"], cache["flip"]
-    B = d_out.shape[1]
-    finals = {s: _split_states(f"d{s}_n", v, shape, B) for s, v in _states(kernel, "d", dh_n, dc_n).items()}
+    T, B, _ = runs[0]["x"].shape
+    H = runs[0]["H"]
+    if np.shape(d_out) != (T, B, shape.directions * H):
+        raise KernelInputError(f"layers: d_out must have shape (T, B, directions · H) = "
+                               f"{(T, B, shape.directions * H)}, got {np.shape(d_out)}")
+    finals = {s: _split_states(f"d{s}_n", v, shape, B, H) for s, v in _states(kernel, "d", dh_n, dc_n).items()}
     grads: dict[str, Any] = {}
     initial: dict[str, list] = {s: [None] * len(runs) for s in kernel.STATES}
     for k in reversed(range(shape.layers)):
@@ -98,8 +111,10 @@ def backward(params: Mapping[str, Mapping[str, np.ndarray]], cache: dict, d_out:
             index = k * shape.directions + d
             key = shape.keys[index]
             d_seq = d_out[:, :, d * H:(d + 1) * H]
-            g = kernel.backward(params[key], runs[index], _flip(d_seq, flip) if d else np.ascontiguousarray(d_seq),
-                                **{f"d{s}_T": finals[s][index] for s in kernel.STATES})
+            with _in_layer(key):
+                g = kernel.backward(params[key], runs[index],
+                                    _flip(d_seq, flip) if d else np.ascontiguousarray(d_seq),
+                                    **{f"d{s}_T": finals[s][index] for s in kernel.STATES})
             d_source = d_source + (_flip(g.pop("x"), flip) if d else g.pop("x"))
             for s in kernel.STATES:
                 initial[s][index] = g.pop(f"{s}0")
@@ -110,17 +125,47 @@ def backward(params: Mapping[str, Mapping[str, np.ndarray]], cache: dict, d_out:
     return grads
 
 
+def _kernel(cell: str):
+    """The generated single-layer kernel of a cell, loaded by name."""
+    try:
+        return importlib.import_module(f"generated.{cell}")
+    except ModuleNotFoundError:
+        raise KernelInputError(f"layers: no generated kernel for the cell {cell!r}") from None
+
+
+def _hidden(kernel, params: Mapping[str, Mapping[str, np.ndarray]]) -> int:
+    """The hidden size of the first layer's parameters."""
+    first = params[shape_of(params).keys[0]]
+    with _in_layer("l0"):
+        check_params(f"{kernel.CELL}.forward", kernel.PARAM_SHAPES, first,
+                     np.asarray(next(iter(first.values()))).dtype, _input_size(kernel, first))
+    return next(np.shape(first[k])[0] for k, v in kernel.PARAM_SHAPES.items() if v[0] == "H")
+
+
+def _input_size(kernel, first: Mapping[str, np.ndarray]) -> int:
+    return next((np.shape(first[k])[1] for k, v in kernel.PARAM_SHAPES.items() if v == ("H", "D")), 0)
+
+
+@contextmanager
+def _in_layer(key: str) -> Iterator[None]:
+    """Errors of a layer's kernel, with the layer named."""
+    try:
+        yield
+    except KernelInputError as exc:
+        raise KernelInputError(f"layers: layer {key}: {exc}") from None
+
+
 def _states(kernel, prefix: str, h: np.ndarray | None, c: np.ndarray | None) -> dict:
     if c is not None and "c" not in kernel.STATES:
-        raise ValueError(f"layers: {kernel.CELL} has no cell state; {prefix}c_… must be None")
+        raise KernelInputError(f"layers: {kernel.CELL} has no cell state; {prefix}c_… must be None")
     return dict(zip(kernel.STATES, (h, c)))
 
 
-def _split_states(name: str, value: np.ndarray | None, shape: Shape, B: int) -> list:
+def _split_states(name: str, value: np.ndarray | None, shape: Shape, B: int, H: int) -> list:
     runs = shape.layers * shape.directions
     if value is None:
         return [None] * runs
-    if not isinstance(value, np.ndarray) or value.ndim != 3 or value.shape[:2] != (runs, B):
-        raise ValueError(f"layers: {name} must have shape ({runs}, {B}, H) = (layers · directions, B, H), "
-                         f"got {np.shape(value)}")
+    if not isinstance(value, np.ndarray) or value.shape != (runs, B, H):
+        raise KernelInputError(f"layers: {name} must have shape (layers · directions, B, H) = {(runs, B, H)}, "
+                               f"got {np.shape(value)}")
     return list(value)

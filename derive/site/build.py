@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -19,6 +20,20 @@ ROOT = repository("building the site")
 DOCS = ROOT / "docs"
 LOCALES = DOCS / "locales"
 LANGUAGES = {"en": ("English", "Gated RNN reference"), "zh_CN": ("简体中文", "门控循环神经网络参考")}
+MATHJAX_SOURCE = ROOT / "node_modules" / "mathjax" / "es5"
+MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions", "a11y")
+
+
+def missing_tools() -> list[str]:
+    """What the build needs and this machine lacks, one line each with the way to install it."""
+    missing = []
+    if not (MATHJAX_SOURCE / MATHJAX_FILES[0]).is_file():
+        missing.append(f"MathJax is not installed in {MATHJAX_SOURCE}: run `npm ci` at the repository root "
+                       "(or `bash setup.sh`)")
+    if shutil.which("dot") is None:
+        missing.append("Graphviz (`dot`, for the diagrams) is not installed: `apt-get install graphviz` "
+                       "(or `bash setup.sh`)")
+    return missing
 
 
 class SiteError(RuntimeError):
@@ -45,6 +60,9 @@ def build(out: Path, languages: list[str]) -> dict[str, float]:
     unknown = [lang for lang in languages if lang not in LANGUAGES]
     if unknown:
         raise SiteError(f"unknown language {', '.join(unknown)} (known: {', '.join(LANGUAGES)})")
+    missing = missing_tools()
+    if missing:
+        raise SiteError("\n".join(missing))
     timings = {}
     start = time.perf_counter()
     generate.write(ROOT / "generated", generate.builtin_outputs())

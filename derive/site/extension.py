@@ -41,12 +41,10 @@ from derive.lab import plots as analysis_plots
 from derive.lab import plotting, speed
 from derive.paths import PACKAGE, generated, repository
 
-from .build import LANGUAGES
+from .build import LANGUAGES, MATHJAX_FILES, MATHJAX_SOURCE
 
 ROOT = repository("building the site")
 ENGINE = sorted(p for stage in ("cells", "derivation", "emit", "site") for p in (PACKAGE / stage).glob("*.py"))
-MATHJAX_SOURCE = ROOT / "node_modules" / "mathjax" / "es5"
-MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions", "a11y")
 HEAD_NAMES = {"forward": ("z", "y", "loss"), "gradients": ("z", "V", "c", "h")}
 TABLE_HEADERS = ("cell", "parameters", "multiply-adds per step", "other arithmetic per step",
                  "sigmoid and tanh per step", "FLOPs per step")

@@ -82,7 +82,7 @@ def test_a_user_cell_is_drawn():
     assert any("gated state" in tail and "candidate" in head for tail, head, _ in edges(diagram.cell_dot(mgu)))
 
 
-@pytest.mark.skipif(not shutil.which("dot"), reason="Graphviz not installed")
+@pytest.mark.skipif(not shutil.which("dot"), reason="Graphviz is not installed: bash setup.sh (or apt-get install graphviz)")
 @pytest.mark.parametrize("cell", list(cells.BUILTIN))
 def test_graphviz_renders_it(cell):
     svg = subprocess.run(["dot", "-Tsvg"], input=diagram.cell_dot(cells.get(cell)), capture_output=True,

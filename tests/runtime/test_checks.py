@@ -100,3 +100,35 @@ def test_float32_stays_float32(cell):
     grads = module.backward(params, cache, g_seq, **g_final)
     assert out.dtype == np.float32
     assert all(g.dtype == np.float32 for g in grads.values())
+
+
+def test_the_wrong_parameter_is_the_one_named(lstm_problem):
+    module, params, x, init, *_ = lstm_problem
+    params["W_i"] = np.zeros((5, 5))  # the first parameter, D = 4
+    with pytest.raises(ValueError, match=r"^lstm.forward: params\['W_i'\] has shape \(5, 5\), expected \(H, D\) = \(5, 4\)$"):
+        module.forward(params, x, **init)
+
+
+def test_backward_with_the_cache_of_another_cell(lstm_problem):
+    module, params, x, init, g_seq, g_final = lstm_problem
+    gru = kernel("gru")
+    gru_params, gru_x, *_ = random_problem(gru, 3, 2, 4, 5, seed=0)
+    _, cache = gru.forward(gru_params, gru_x)
+    with pytest.raises(ValueError, match=r"^lstm.backward: the cache comes from gru.forward, not lstm.forward$"):
+        module.backward(params, cache, g_seq)
+    with pytest.raises(ValueError, match=r"^lstm.backward: cache must be the dict returned by lstm.forward"):
+        module.backward(params, {"batch": None}, g_seq)
+
+
+def test_backward_checks_the_parameters(lstm_problem):
+    module, params, x, init, g_seq, _ = lstm_problem
+    _, cache = module.forward(params, x, **init)
+    missing = {k: v for k, v in params.items() if k != "W_i"}
+    with pytest.raises(ValueError, match=r"^lstm.backward: params missing \['W_i'\], unexpected nothing$"):
+        module.backward(missing, cache, g_seq)
+    other_d = {**params, "W_i": np.zeros((5, 7))}
+    with pytest.raises(ValueError, match=r"^lstm.backward: params\['W_i'\] has shape \(5, 7\), expected \(H, D\) = \(5, 4\)$"):
+        module.backward(other_d, cache, g_seq)
+    other_h = {k: np.zeros(tuple(3 for _ in v.shape)) for k, v in params.items()}
+    with pytest.raises(ValueError, match=r"^lstm.backward: params\['W_i'\] has shape \(3, 3\), expected \(H, D\) = \(3, 4\)$"):
+        module.backward(other_h, cache, g_seq)

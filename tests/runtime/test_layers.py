@@ -66,8 +66,28 @@ def test_bad_layer_keys_and_states():
     with pytest.raises(ValueError, match="expected keys"):
         layers.shape_of(params)
     _, ok = interop.from_torch(torch.nn.GRU(2, 3, num_layers=2).double())
-    with pytest.raises(ValueError, match=r"h0 must have shape \(2, 4, H\)"):
+    with pytest.raises(ValueError, match=r"h0 must have shape \(layers · directions, B, H\) = \(2, 4, 3\), "
+                                         r"got \(1, 4, 3\)"):
         layers.forward("gru", ok, np.zeros((3, 4, 2)), h0=np.zeros((1, 4, 3)))
+    with pytest.raises(ValueError, match=r"h0 must have shape .* = \(2, 4, 3\), got \(2, 4, 6\)"):
+        layers.forward("gru", ok, np.zeros((3, 4, 2)), h0=np.zeros((2, 4, 6)))  # both directions' H concatenated
+
+
+def test_a_layer_error_names_the_layer():
+    _, ok = interop.from_torch(torch.nn.LSTM(2, 3, num_layers=2).double())
+    ok["l1"]["W_f"] = np.zeros((3, 5))
+    with pytest.raises(ValueError, match=r"^layers: layer l1: lstm.forward: params\['W_f'\] has shape \(3, 5\), "
+                                         r"expected \(H, D\) = \(3, 3\)$"):
+        layers.forward("lstm", ok, np.zeros((3, 4, 2)))
+    with pytest.raises(ValueError, match="no generated kernel for the cell 'lstmm'"):
+        layers.forward("lstmm", ok, np.zeros((3, 4, 2)))
+
+
+def test_backward_checks_the_output_gradient_of_the_stack():
+    _, ok = interop.from_torch(torch.nn.GRU(2, 3, num_layers=1, bidirectional=True).double())
+    _, cache = layers.forward("gru", ok, np.zeros((3, 4, 2)))
+    with pytest.raises(ValueError, match=r"d_out must have shape \(T, B, directions · H\) = \(3, 4, 6\), got \(3, 4, 3\)"):
+        layers.backward(ok, cache, np.zeros((3, 4, 3)))
     with pytest.raises(ValueError, match="no cell state"):
         layers.forward("gru", ok, np.zeros((3, 4, 2)), c0=np.zeros((2, 4, 3)))
 

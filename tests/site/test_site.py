@@ -24,7 +24,7 @@ from derive.emit import head
 from derive.emit import notation
 from derive.cells import specfile
 from derive.derivation.bptt import derive
-from derive.site.build import DOCS, LANGUAGES, ROOT
+from derive.site.build import DOCS, LANGUAGES, ROOT, missing_tools
 
 pytestmark = pytest.mark.slow
 PAGES = sorted(p.relative_to(DOCS).with_suffix("").as_posix() for p in DOCS.rglob("*.md")
@@ -39,6 +39,9 @@ SEARCHES = {"zh_CN/search.html?q=遗忘门": "zh_CN", "en/search.html?q=forget+g
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> Path:
+    missing = missing_tools()
+    if missing:
+        pytest.skip("; ".join(missing))
     out = tmp_path_factory.mktemp("site") / "html"
     done = subprocess.run([sys.executable, "-m", "derive", "site", "--out", str(out)], cwd=ROOT,
                           capture_output=True, text=True)
@@ -150,7 +153,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="session")
 def browser_report(built, tmp_path_factory) -> dict:
     if CHROMIUM is None:
-        pytest.skip("chromium is not installed (.ci/run installs it)")
+        pytest.skip("Chromium is not installed: bash setup.sh (or apt-get install chromium fonts-noto-cjk)")
     check = (Path(__file__).parent / "site_check.html").read_text(encoding="utf-8")
     check = check.replace("__PAGES__", json.dumps(BROWSER_PAGES)).replace("__SEARCHES__", json.dumps(list(SEARCHES)))
     (built / "site_check.html").write_text(check, encoding="utf-8")
