@@ -16,11 +16,13 @@ def test_every_experiment_has_committed_data():
         assert data["settings"] == figures.rounded(experiment.settings), name
 
 
+@pytest.mark.slow  # a full measurement
 def test_a_gradient_flow_curve_is_reproduced():
     committed = figures.load("gradient-flow")["curves"]["gru"]
     assert figures.differences(committed, figures.rounded(figures.measure_cell("gru"))) == []
 
 
+@pytest.mark.slow  # a full measurement
 def test_forget_bias_curves_are_reproduced():
     committed = figures.load("forget-bias")["curves"]["3"]
     assert figures.differences(committed, figures.rounded(figures.measure_forget_bias(3.0))) == []
@@ -35,6 +37,7 @@ def first_evaluations(config, task: str, length: int) -> dict:
 CHAOS_AFTER = 8  # steps of the clipped run that agree across CPUs; later steps differ in the last digits and grow
 
 
+@pytest.mark.slow  # a training run
 def test_the_start_of_the_clipped_run_is_reproduced():
     """Only the steps before rounding differences between BLAS kernels grow: the run is chaotic after."""
     committed = figures.load("clipping")["runs"]["global norm clipped at 1"]
@@ -43,6 +46,7 @@ def test_the_start_of_the_clipped_run_is_reproduced():
     assert all(0 < loss < committed["loss"][0] * 10 for loss in fresh["loss"])  # clipped: bounded throughout
 
 
+@pytest.mark.slow  # a training run
 def test_the_start_of_an_adding_run_is_reproduced():
     committed = figures.load("adding")["runs"]["gru"]["10"]
     fresh = first_evaluations(figures.adding_config("gru", 10), "adding", 10)
@@ -65,6 +69,7 @@ def test_unknown_experiment_is_named():
         figures.compute(["nope"])
 
 
+@pytest.mark.slow  # draws the site's figures
 @pytest.mark.parametrize("name", list(figures.EXPERIMENTS))
 def test_figure_is_drawn_reproducibly(name):
     plot = plotting.PLOTS[name]
@@ -83,6 +88,7 @@ def test_table_rows_fit_their_headers(name):
     assert rows and all(len(row) == len(table.headers) for row in rows)
 
 
+@pytest.mark.slow  # reruns an experiment
 def test_command_line_checks_one_experiment(capsys):
     assert main(["figures", "--check", "--only", "forget-bias", "--jobs", "1"]) == 0
     assert "figure data of forget-bias reproduced" in capsys.readouterr().out
