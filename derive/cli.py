@@ -16,7 +16,7 @@ from .cells.catalogue import get, known
 from .cells.spec import SpecError
 from .cells.variants import VARIANTS
 from .derivation.bptt import derive
-from .emit import files, latex, notation
+from .emit import files, latex, notation, unicode
 from .paths import NotInRepository, in_repository, repository
 
 PROG = "gated-rnn"
@@ -84,11 +84,19 @@ def cmd_show(args: argparse.Namespace) -> int:
         d = derive(cell)
     view = notation.get(args.notation)
     print(f"{cell.title}\n")
-    for node in cell.nodes:
-        print(f"  {node.name} = {node.text}" + (f"    # {node.role}" if node.role else ""))
-    for name in latex.BLOCKS:
-        print(f"\n% {name}")
-        print(latex.aligned(latex.block(d, name, view)))
+    if args.latex:
+        for name in latex.BLOCKS:
+            print(f"% {name}: " + ", ".join(e.name for e in latex.block(d, name, view)))
+            print(latex.aligned(latex.block(d, name, view)) + "\n")
+        return 0
+    for name, lines in unicode.blocks(d).items():
+        print(f"{name} (:only: {', '.join(e.name for e in latex.block(d, name))})")
+        if name in ("gradients", "parameters", "inputs"):  # where the name is not the left-hand side
+            width = max(len(n) for n, _ in lines)
+            lines = [(f"{n:<{width}}  ", text) for n, text in lines]
+        print("\n".join(f"  {n if n.endswith(' ') else ''}{text}" for n, text in lines) + "\n")
+    print(f"Products are elementwise (⊙); δv is ∂L/∂v at step t; a_g is the pre-activation of g; "
+          f"--latex prints LaTeX{'' if args.notation == 'spec' else ' in the chosen notation'}.")
     return 0
 
 
@@ -142,7 +150,9 @@ def parser(prog: str = PROG) -> argparse.ArgumentParser:
     sub.add_parser("list", help="list the built-in cells, the variants and the notations").set_defaults(run=cmd_list)
     s = sub.add_parser("show", help="print a cell's equations and gradients")
     s.add_argument("cell", help="a built-in cell name or a .toml spec file")
-    s.add_argument("--notation", default="spec", choices=sorted(notation.NOTATIONS))
+    s.add_argument("--notation", default="spec", choices=sorted(notation.NOTATIONS),
+                   help="the notation of the LaTeX (with --latex)")
+    s.add_argument("--latex", action="store_true", help="print LaTeX instead of plain-text math")
     s.set_defaults(run=cmd_show)
     f = sub.add_parser("figures", help="run the gradient-flow experiments and write their data (docs/analysis/_data)")
     f.add_argument("--check", action="store_true", help="run them again and exit 1 if the committed data differ")

@@ -9,10 +9,17 @@ def test_list(capsys):
     assert "lstm" in out and "gru_cho" in out
 
 
-def test_show(capsys):
+def test_show_prints_plain_text_math_and_the_names_only_accepts(capsys):
     assert main(["show", "lstm"]) == 0
     out = capsys.readouterr().out
-    assert "c = f * c_prev + i * g" in out and r"\delta c_{t}" in out
+    assert "c = f * c_prev + i * g" in out and "δc = δh ⊙ o ⊙ (1 − tanh²(c)) + δc_next" in out
+    assert "gradients (:only: d_h, d_c, d_o, d_a_o," in out and "\\" not in out
+
+
+def test_show_latex(capsys):
+    assert main(["show", "lstm", "--latex"]) == 0
+    out = capsys.readouterr().out
+    assert r"\delta c_{t}" in out and "% gradients: d_h, d_c" in out
 
 
 def test_show_unknown_cell(capsys):

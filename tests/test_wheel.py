@@ -40,7 +40,8 @@ def test_the_console_script_names_itself_and_lists_and_shows(installed, tmp_path
     assert done.returncode == 0 and done.stdout.startswith("usage: gated-rnn")
     assert "lstm_peephole" in run(installed, tmp_path, "list").stdout
     shown = run(installed, tmp_path, "show", "gru")
-    assert shown.returncode == 0 and r"\delta" in shown.stdout
+    assert shown.returncode == 0 and "δz = δh ⊙ (h_prev − n)" in shown.stdout
+    assert r"\delta" in run(installed, tmp_path, "show", "gru", "--latex").stdout
 
 
 def test_generate_writes_what_the_repository_holds(installed, tmp_path):

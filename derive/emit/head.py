@@ -6,52 +6,69 @@ import sympy
 
 from derive.derivation.head import derive_head
 
+from .latex import Equation
 from .notation import SPEC, Notation
+
+# the head's own symbols, where a notation does not name them: logits η (z is the GRU's update gate),
+# bias b_y (c is the LSTM's cell state)
+DEFAULTS = {"z": r"\eta", "c": "b_{y}"}
+FORWARD = ("logits", "y", "loss")
+GRADIENTS = ("logits", "V", "bias", "h")
 
 
 class _HeadSymbols:
     """The head's symbols in one notation: weights, bias, logits, output, target, the cell's output state."""
 
     def __init__(self, notation: Notation):
-        self.n = notation
-        self.V, self.c = notation.base("head", "V"), notation.base("head", "c")
+        self.n = notation.for_cell("rnn")
+        self.V, self.c = self.symbol("V"), self.symbol("c")
         self.loss = notation.loss
+
+    def symbol(self, name: str) -> str:
+        return self.n.symbols.get("head", {}).get(name) or DEFAULTS.get(name) or name
 
     def at(self, name: str, index: str = "t") -> str:
         """``z`` (logits), ``\\hat{y}`` (output), ``y`` (target) or ``h`` (the cell's state) at a step."""
-        base = self.n.base("rnn", "h") if name == "h" else self.n.symbols.get("head", {}).get(name, name)
+        base = self.n.base("rnn", "h") if name == "h" else self.symbol(name)
         return self.n.timed(base, index)
 
     def entry(self, name: str, k: str) -> str:
-        """Component ``k`` of a vector at step t: ``z_{t,k}``, ``z^{\\langle t \\rangle}_{k}``."""
+        """Component ``k`` of a vector at step t: ``η_{t,k}``, ``η^{\\langle t \\rangle}_{k}``."""
         if self.n.time == "sub":
-            return f"{self.n.symbols.get('head', {}).get(name, name)}_{{t,{k}}}"
+            return f"{self.symbol(name)}_{{t,{k}}}"
         return f"{{{self.at(name)}}}_{{{k}}}"
 
+    @property
+    def has_bias(self) -> bool:
+        return self.n.shows(0)
 
-def latex_forward(notation: Notation = SPEC) -> list[tuple[str, str]]:
-    """Output layer and loss: (lhs, rhs) pairs."""
+
+def latex_forward(notation: Notation = SPEC) -> list[Equation]:
+    """Output layer and loss."""
     s = _HeadSymbols(notation)
     y_hat = r"\hat{y}"
+    affine = s.n.product(s.V, s.at("h")) + (f" + {s.c}" if s.has_bias else "")
     return [
-        (s.at("z"), f"{notation.product(s.V, s.at('h'))} + {s.c}"),
-        (s.at(y_hat), rf"\operatorname{{softmax}}\left({s.at('z')}\right), \quad "
-                      + rf"{s.entry(y_hat, 'k')} = \frac{{e^{{{s.entry('z', 'k')}}}}}{{\sum_{{j}} e^{{{s.entry('z', 'j')}}}}}"),
-        (r"L", rf"\sum_{{t=1}}^{{T}} {s.at(s.loss)} = -\sum_{{t=1}}^{{T}} \sum_{{k}} {s.entry('y', 'k')} \log {s.entry(y_hat, 'k')}"),
+        Equation("logits", s.at("z"), affine),
+        Equation("y", s.at(y_hat), rf"\operatorname{{softmax}}\left({s.at('z')}\right), \quad "
+                 + rf"{s.entry(y_hat, 'k')} = \frac{{e^{{{s.entry('z', 'k')}}}}}{{\sum_{{j}} e^{{{s.entry('z', 'j')}}}}}"),
+        Equation("loss", "L", rf"\sum_{{t=1}}^{{T}} {s.at(s.loss)} = "
+                 + rf"-\sum_{{t=1}}^{{T}} \sum_{{k}} {s.entry('y', 'k')} \log {s.entry(y_hat, 'k')}"),
     ]
 
 
-def latex_gradients(notation: Notation = SPEC) -> list[tuple[str, str]]:
-    """Gradients of the output layer, with ∂ℓ/∂z from the derivation above."""
+def latex_gradients(notation: Notation = SPEC) -> list[Equation]:
+    """Gradients of the output layer, with ∂ℓ/∂η from the derivation; no bias line where the notation has none."""
     h, s = derive_head(), _HeadSymbols(notation)
     rhs = sympy.latex(h.logit_gradient, symbol_names={h.p: s.at(r"\hat{y}"), h.y: s.at("y")})
     delta = rf"\delta {s.at('z')}"
-    return [
-        (rf"{delta} = \frac{{\partial {s.at(s.loss)}}}{{\partial {s.at('z')}}}", rhs),
-        (rf"\frac{{\partial L}}{{\partial {s.V}}}", rf"\sum_{{t=1}}^{{T}} {notation.outer(delta, s.at('h'))}"),
-        (rf"\frac{{\partial L}}{{\partial {s.c}}}", rf"\sum_{{t=1}}^{{T}} {delta}"),
-        (rf"\frac{{\partial {s.at(s.loss)}}}{{\partial {s.at('h')}}}", notation.backprop(s.V, delta)),
+    equations = [
+        Equation("logits", rf"{delta} = \frac{{\partial {s.at(s.loss)}}}{{\partial {s.at('z')}}}", rhs),
+        Equation("V", rf"\frac{{\partial L}}{{\partial {s.V}}}", rf"\sum_{{t=1}}^{{T}} {s.n.outer(delta, s.at('h'))}"),
+        Equation("bias", rf"\frac{{\partial L}}{{\partial {s.c}}}", rf"\sum_{{t=1}}^{{T}} {delta}"),
+        Equation("h", rf"\frac{{\partial {s.at(s.loss)}}}{{\partial {s.at('h')}}}", s.n.backprop(s.V, delta)),
     ]
+    return [e for e in equations if e.name != "bias" or s.has_bias]
 
 
 def kernel_source(source: str) -> str:

@@ -1,7 +1,8 @@
 """LaTeX printer: the forward equations and every BPTT gradient of a derived cell, in vector form.
 
 Products are elementwise (⊙), δ denotes the gradient of the loss L with respect to a quantity of one
-time step, ``\\hat{i}_t`` is the pre-activation of gate ``i``. The printer reads the same
+time step, ``\\bar{i}_t`` is the pre-activation of gate ``i`` (a bar, as Greff et al. write it: a hat
+is the prediction ``\\hat{y}``). The printer reads the same
 :class:`~derive.derivation.bptt.Derivation` as the NumPy printer, through a
 :class:`~derive.emit.notation.Notation` that decides only how symbols are written.
 """
@@ -18,6 +19,7 @@ from derive.cells import functions
 from derive.derivation.bptt import Contribution, Derivation, Linear, Var
 from derive.derivation.equivalence import NegatedGate
 from derive.derivation.jacobian import jacobian_paths
+from derive.derivation.steps import chain_rule
 
 from .notation import SPEC, Notation, Term
 
@@ -41,7 +43,7 @@ class CellLatexPrinter(LatexPrinter):
 
     def __init__(self, d: Derivation, notation: Notation = SPEC, t: str = "t", expand: bool = False):
         super().__init__({"order": "none" if expand else None})
-        self.d, self.notation, self.t, self.expand = d, notation, t, expand
+        self.d, self.notation, self.t, self.expand = d, notation.for_cell(d.cell.name), t, expand
 
     # --- pieces ----------------------------------------------------------------------------
 
@@ -76,7 +78,7 @@ class CellLatexPrinter(LatexPrinter):
         raise ValueError(f"no LaTeX for {var}")
 
     def preact_base(self, var: Var) -> str:
-        base = rf"\hat{{{self.name(var.of.name)}}}"
+        base = rf"\bar{{{self.name(var.of.name)}}}"
         return base + (f"^{{({self.name(var.tag)})}}" if var.tag else "")
 
     def affine(self, var: Var, offset: int = 0) -> str:
@@ -107,12 +109,14 @@ class CellLatexPrinter(LatexPrinter):
         return self.d.vars[expr].kind if expr.is_Symbol and expr in self.d.vars else ""
 
     def _as_ordered_terms(self, expr, order=None):
-        """Sums read: the loss term, then this step's terms, then those from step t+1."""
+        """Sums read: the loss term, then this step's terms, then those from step t+1; within each, the
+        positive terms first, so that a difference reads ``(\\tilde{h}_t - h_{t-1})``."""
         terms = super()._as_ordered_terms(expr, order=order)
+
         def rank(term):
             kinds = {self._kind(s) for s in term.free_symbols}
             later = any(self.d.vars[s].step > 0 for s in term.free_symbols if s in self.d.vars)
-            return (0 if "loss" in kinds else 2 if later else 1)
+            return (0 if "loss" in kinds else 2 if later else 1), term.could_extract_minus_sign()
         return sorted(terms, key=rank)
 
     def _print_Mul(self, expr: sympy.Mul) -> str:
@@ -157,6 +161,12 @@ def forward(d: Derivation, notation: Notation = SPEC) -> list[Equation]:
     return [Equation(eq.symbol.name, p.doprint(eq.symbol), p.doprint(eq.display)) for eq in d.nodes]
 
 
+def preactivations(d: Derivation, notation: Notation = SPEC) -> list[Equation]:
+    """Every pre-activation the gradients name, spelled out: ``\\bar{f}_t = W_f x_t + U_f h_{t-1} + b_f``."""
+    p, spelled = CellLatexPrinter(d, notation), CellLatexPrinter(d, notation, expand=True)
+    return [Equation(pre.symbol.name, p.doprint(pre.symbol), spelled.affine(d.vars[pre.symbol])) for pre in d.preacts]
+
+
 def gradients(d: Derivation, notation: Notation = SPEC) -> list[Equation]:
     """δ of every node and pre-activation at step t, the recurrences through t+1 written out."""
     p = CellLatexPrinter(d, notation)
@@ -173,6 +183,35 @@ def gradients(d: Derivation, notation: Notation = SPEC) -> list[Equation]:
     return equations
 
 
+def derivation(d: Derivation, notation: Notation = SPEC) -> list[Equation]:
+    """Every adjoint derived in three parts: the chain rule over the paths to the loss, the local
+    derivatives it needs (named ``<adjoint>:<reader>``), the result (``<adjoint>:result``)."""
+    p = CellLatexPrinter(d, notation)
+    results = {e.name: e for e in gradients(d, notation)}
+
+    def partial(reader: sympy.Symbol, of: sympy.Symbol, later: bool) -> str:
+        top = p.value(d.vars[reader], 1 if later else 0)
+        return rf"\frac{{\partial {top}}}{{\partial {p.value(d.vars[of])}}}"
+
+    equations = []
+    for step in chain_rule(d):
+        name = step.result.target.name
+        terms = [p.value(d.vars[d.sym(f"dl_{d.vars[step.of].name}")])] if step.loss else []
+        terms += [rf"{p.value(d.vars[d.adjoint(link.reader)], int(link.later))} \odot "
+                  + partial(link.reader, step.of, link.later) for link in step.links]
+        terms += [p.linear(lin) for lin in step.linear] + [p.linear(lin, 1) for lin in step.later_linear]
+        lhs = p.doprint(step.result.target)
+        equations.append(Equation(name, lhs, " + ".join(terms) or "0"))
+        for link in step.links:
+            local = d.shifted(link.local) if link.later else link.local
+            suffix = "_next" if link.later else ""
+            equations.append(Equation(f"{name}:{link.reader.name}{suffix}",
+                                      partial(link.reader, step.of, link.later), p.doprint(local)))
+        if results[name].rhs != equations[-1 - len(step.links)].rhs:  # a rule with nothing to substitute is its result
+            equations.append(Equation(f"{name}:result", lhs, results[name].rhs))
+    return equations
+
+
 def parameter_gradients(d: Derivation, notation: Notation = SPEC) -> list[Equation]:
     """∂L/∂W as sums over time of outer products; biases and other vectors as sums of δ."""
     p = CellLatexPrinter(d, notation)
@@ -182,7 +221,7 @@ def parameter_gradients(d: Derivation, notation: Notation = SPEC) -> list[Equati
         if c.kind == "vector":
             return p.parenthesize(c.total.expr, PRECEDENCE["Mul"])
         delta = p.value(d.vars[d.adjoint(c.preact)])
-        return notation.outer(delta, p.value(d.vars[c.source])) if c.kind == "weight" else delta
+        return p.notation.outer(delta, p.value(d.vars[c.source])) if c.kind == "weight" else delta
 
     hidden = {b for pre in d.preacts for k, b in enumerate(pre.biases) if not notation.shows(k)}
     parts = {name: [term(c) for c in terms] for name, terms in d.parameter_gradients().items()
@@ -211,7 +250,7 @@ def state_jacobian(d: Derivation, state: str, source: str, notation: Notation = 
     """``∂state_t/∂source_{t−1}`` as a sum of diag(…) and weight products, one per path through the step."""
     p = CellLatexPrinter(d, notation)
     def factor(f) -> str:
-        return notation.matrix(p.name(f)) if isinstance(f, str) else rf"\operatorname{{diag}}\left({p.doprint(f)}\right)"
+        return p.notation.matrix(p.name(f)) if isinstance(f, str) else rf"\operatorname{{diag}}\left({p.doprint(f)}\right)"
     terms = [" ".join(map(factor, path)) or "I" for path in jacobian_paths(d, state, source)]
     lhs = rf"\frac{{\partial {p.value(d.vars[d.sym(state)])}}}{{\partial {p.value(d.vars[d.sym(source)], -1)}}}"
     return Equation(f"{state}/{source}", lhs, " + ".join(terms) or "0")
@@ -245,12 +284,14 @@ def aligned(equations: list[Equation]) -> str:
 
 BLOCKS = {
     "forward": forward,
+    "preactivations": preactivations,
     "gradients": gradients,
+    "derivation": derivation,
     "parameters": parameter_gradients,
     "inputs": input_gradients,
 }
 
 
 def block(d: Derivation, name: str, notation: Notation = SPEC) -> list[Equation]:
-    """One named block of equations (forward, gradients, parameters, inputs)."""
+    """One named block of equations (forward, preactivations, gradients, derivation, parameters, inputs)."""
     return BLOCKS[name](d, notation)

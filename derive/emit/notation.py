@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from derive.cells.variants import VARIANTS
 
@@ -43,11 +43,17 @@ class Notation:
     biases: str = "all"  # "all": every bias, "one": a pre-activation's biases as one, "none": hidden
     concat_product: str = ""  # between a concatenated weight and its bracket (Olah: \cdot)
     loss: str = r"\ell"  # the per-step loss
+    affine_of: Mapping[str, str] = field(default_factory=dict)  # family -> its own affine style
 
     def __post_init__(self) -> None:
         for value, allowed in ((self.time, TIME_STYLES), (self.affine, AFFINE_STYLES), (self.biases, BIAS_STYLES)):
             if value not in allowed:
                 raise ValueError(f"notation {self.name!r}: {value!r} is not one of {', '.join(allowed)}")
+
+    def for_cell(self, cell: str) -> Notation:
+        """This notation as it writes the family of ``cell`` (a source may write one family differently)."""
+        style = self.affine_of.get(family(cell))
+        return replace(self, affine=style, affine_of={}) if style else self
 
     def base(self, cell: str, name: str) -> str:
         """LaTeX for a spec name without its time index."""
@@ -165,18 +171,19 @@ OLAH = Notation(
 
 WILDML = Notation(
     "wildml", "WildML (Denny Britz, RNN tutorial)",
-    source="Denny Britz, Recurrent Neural Networks Tutorial (WildML), parts 1 and 4, 2015",
+    source="Denny Britz, Recurrent Neural Networks Tutorial (WildML), 2015: parts 1 to 3 for the RNN, "
+           "column vectors; part 4 for the GRU and the LSTM, row vectors; no biases",
     symbols={
         "rnn": {"h": "s", "W_h": "U", "U_h": "W"},
         "lstm": {**_gates("i:i f:f g:g o:o", "U^{{{g}}}", "W^{{{g}}}"), "h": "s"},
         "gru": {**_gates("r:r z:z n:h", "U^{{{g}}}", "W^{{{g}}}"), "n": "h", "h": "s"},
     },
-    affine="row", biases="none",
+    affine="row", biases="none", affine_of={"rnn": "sum"},
 )
 
 GREFF = Notation(
-    "greff", "Graves; Greff et al. (block input z, output y, peepholes p)",
-    source="Graves 2012, Supervised Sequence Labelling with RNNs; Greff et al. 2017, LSTM: A Search Space Odyssey",
+    "greff", "Greff et al. (block input z, output y, peepholes p)",
+    source="Greff et al. 2017, LSTM: A Search Space Odyssey",
     symbols={
         "rnn": {**_gates("h:y", "W", "R"), "h": "y", "b_h": "b"},
         "head": {"y": "d"},  # the target: y is the cell's output here

@@ -85,7 +85,7 @@ class UnicodePrinter(StrPrinter):
 
     def linear(self, lin: Linear) -> str:
         """A term's contribution to its source's adjoint: ``Wᵀ δa``."""
-        return f"{lin.weight}ᵀ δ{lin.preact.name}"
+        return f"{lin.weight}ᵀ {self.doprint(self.d.adjoint(lin.preact))}"
 
     def sum(self, expr: sympy.Expr, linear: tuple[Linear, ...] = ()) -> str:
         """``expr + Σ Wᵀ δa`` for an adjoint with matrix terms."""
@@ -100,3 +100,28 @@ def _unicode_call(entry: functions.Elementwise):
 
 
 functions.printer_methods(UnicodePrinter, _unicode_call)
+
+
+def blocks(d: Derivation) -> dict[str, list[tuple[str, str]]]:
+    """Every equation of a cell as plain text, by block, each with the name ``:only:`` selects it by."""
+    p = UnicodePrinter(d)
+    step = "Σ_t "
+    forward = [(n.name, f"{n.name} = {n.text}") for n in d.cell.nodes]
+    preacts = [(pre.symbol.name, f"{pre.symbol.name} = " + " + ".join(
+        [f"{t.weight} {p.name(t.source)}" for t in pre.terms] + list(pre.biases))) for pre in d.preacts]
+    gradients = [(a.target.name, f"{p.doprint(a.target)} = {p.sum(a.expr, a.linear)}") for a in d.backward]
+    gradients += [("", f"{p.doprint(a.target)} = {p.sum(a.expr, a.linear)}   (to step t − 1)") for a in d.carries]
+
+    def term(c) -> str:
+        if c.kind == "vector":
+            return f"Σ_batch ({p.doprint(c.total.expr)})"
+        delta = p.doprint(d.adjoint(c.preact))
+        return f"{delta} {p.name(c.source)}ᵀ" if c.kind == "weight" else delta
+
+    parameters = [(name, f"∂L/∂{name} = " + (step + " + ".join(map(term, terms)) if terms else "0"))
+                  for name, terms in d.parameter_gradients().items()]
+    x_terms = [p.linear(Linear(t.weight, pre.symbol)) for pre in d.preacts for t in pre.terms if t.source == d.x]
+    inputs = [("x", "∂L/∂x_t = " + (" + ".join(x_terms) or "0"))]
+    inputs += [(f"{s}0", f"∂L/∂{s}0 = δ{s}_prev at t = 1") for s in d.cell.states]
+    return {"forward": forward, "preactivations": preacts, "gradients": gradients, "parameters": parameters,
+            "inputs": inputs}

@@ -45,7 +45,6 @@ from .build import LANGUAGES, MATHJAX_FILES, MATHJAX_SOURCE
 
 ROOT = repository("building the site")
 ENGINE = sorted(p for stage in ("cells", "derivation", "emit", "site") for p in (PACKAGE / stage).glob("*.py"))
-HEAD_NAMES = {"forward": ("z", "y", "loss"), "gradients": ("z", "V", "c", "h")}
 TABLE_HEADERS = ("cell", "parameters", "multiply-adds per step", "other arithmetic per step",
                  "sigmoid and tanh per step", "FLOPs per step")
 
@@ -128,12 +127,13 @@ class EquationsDirective(EngineDirective, MathDirective):
     def select(self, equations: list[Equation]) -> list[Equation]:
         """The equations named by ``:only:``, or all of them."""
         wanted = name_list(self.options.get("only"))
-        by_name = {e.name: e for e in equations}
-        unknown = [n for n in wanted if n not in by_name]
+        groups = {n: [e for e in equations if e.name == n or e.name.startswith(n + ":")] for n in wanted}
+        unknown = [n for n, found in groups.items() if not found]
         if unknown:
+            available = list(dict.fromkeys(e.name.split(":")[0] for e in equations))
             raise self.error(f"{self.name}: no equation named {', '.join(unknown)} "
-                             f"(available: {', '.join(by_name)})")
-        return [by_name[n] for n in wanted] if wanted else equations
+                             f"(available: {', '.join(available)})")
+        return [e for n in wanted for e in groups[n]] if wanted else equations
 
 
 def block_option(choices: tuple[str, ...]) -> Callable[[str], str]:
@@ -142,16 +142,21 @@ def block_option(choices: tuple[str, ...]) -> Callable[[str], str]:
 
 
 class CellEquations(EquationsDirective):
-    """``{cell-equations} lstm``: the forward equations of a cell."""
+    """``{cell-equations} lstm``: the forward equations of a cell; ``:block: preactivations`` spells out
+    every pre-activation the gradients name."""
+
+    option_spec: ClassVar[dict] = {**EquationsDirective.option_spec,
+                                   "block": block_option(("forward", "preactivations"))}
 
     def equations(self) -> list[Equation]:
-        return latex.forward(derive(self.cell()), self.view())
+        return latex.block(derive(self.cell()), self.options.get("block", "forward"), self.view())
 
 
 class CellGradients(EquationsDirective):
     """``{cell-gradients} gru``: δ recurrences (default), or ``:block: parameters`` / ``inputs``."""
 
-    option_spec: ClassVar[dict] = {**EquationsDirective.option_spec, "block": block_option(("gradients", "parameters", "inputs"))}
+    option_spec: ClassVar[dict] = {**EquationsDirective.option_spec,
+                                   "block": block_option(("gradients", "derivation", "parameters", "inputs"))}
 
     def equations(self) -> list[Equation]:
         return latex.block(derive(self.cell()), self.options.get("block", "gradients"), self.view())
@@ -176,14 +181,11 @@ class HeadEquations(EquationsDirective):
 
     required_arguments = 0
     option_spec: ClassVar[dict] = {**MathDirective.option_spec, "only": directives.unchanged,
-                   "block": block_option(tuple(HEAD_NAMES)), "notation": directives.unchanged}
+                                   "block": block_option(("forward", "gradients")), "notation": directives.unchanged}
 
     def equations(self) -> list[Equation]:
-        name = self.options.get("block", "forward")
-        pairs = head.latex_forward(self.view()) if name == "forward" else head.latex_gradients(self.view())
-        if len(pairs) != len(HEAD_NAMES[name]):
-            raise self.error(f"head-equations: {len(pairs)} {name} equations, names for {len(HEAD_NAMES[name])}")
-        return [Equation(n, lhs, rhs) for n, (lhs, rhs) in zip(HEAD_NAMES[name], pairs)]
+        forward = self.options.get("block", "forward") == "forward"
+        return head.latex_forward(self.view()) if forward else head.latex_gradients(self.view())
 
 
 class CellDiagram(EngineDirective):

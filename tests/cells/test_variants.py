@@ -115,8 +115,20 @@ def test_the_engine_proves_the_conventions_equal_and_refuses_other_pairs():
 
     steps = negated_gate_steps(equivalence.negated_gate(cells.get("gru_swapped"), cells.get("gru_cho"), "z"))
     assert [s.name for s in steps] == ["identity", "gru_cho", "gru_swapped"]
-    assert steps[0].lhs == r"\sigma\left(-\hat{z}_{t}\right)" and steps[0].rhs == r"1 - \sigma\left(\hat{z}_{t}\right)"
+    assert steps[0].lhs == r"\sigma\left(-\bar{z}_{t}\right)" and steps[0].rhs == r"1 - \sigma\left(\bar{z}_{t}\right)"
     with pytest.raises(SpecError, match="differ in 'h' after negating 'z'"):
         equivalence.negated_gate(cells.get("gru_swapped"), cells.get("gru"), "z")  # reset after the product
     with pytest.raises(SpecError, match="not a sigmoid"):
         equivalence.negated_gate(cells.get("gru_swapped"), cells.get("gru_cho"), "h")
+
+
+def test_the_two_grus_coincide_for_a_diagonal_candidate_matrix_and_differ_otherwise():
+    """docs/gru.md: reset before and after U_n agree when U_n is diagonal and b_hn = 0, not in general."""
+    after, before = kernel("gru"), kernel("gru_cho")
+    params, x, init, *_ = random_problem(before, 4, 3, 2, 5, seed=3)
+    shared = {**params, "U_n": np.diag(np.diag(params["U_n"]))}
+    zero = np.zeros_like(params["b_n"])
+    as_after = {**shared, "bh_r": zero, "bh_z": zero, "bh_n": zero}
+    assert rel_err(after.forward(as_after, x, **init)[0], before.forward(shared, x, **init)[0]) <= 1e-14
+    general = {**params, "bh_r": zero, "bh_z": zero, "bh_n": zero}
+    assert rel_err(after.forward(general, x, **init)[0], before.forward(params, x, **init)[0]) > 1e-3

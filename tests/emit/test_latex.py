@@ -20,7 +20,7 @@ def test_lstm_cell_state_gradient_has_the_forget_gate_path():
 
 def test_rnn_recurrence():
     grads = block("rnn", "gradients")
-    assert grads["d_h"].rhs == r"\frac{\partial \ell_{t}}{\partial h_{t}} + U_{h}^{\top} \delta \hat{h}_{t+1}"
+    assert grads["d_h"].rhs == r"\frac{\partial \ell_{t}}{\partial h_{t}} + U_{h}^{\top} \delta \bar{h}_{t+1}"
     assert grads["d_a_h"].rhs == r"\delta h_{t} \odot \left(1 - h_{t}^{2}\right)"
 
 

@@ -6,6 +6,7 @@ import pytest
 import sympy
 
 from derive import cells
+from derive.emit import head
 from derive.emit import latex as emit_latex
 from derive.emit import notation
 from derive.derivation.bptt import Linear, derive
@@ -21,6 +22,7 @@ def atoms(d, view, jacobian: bool = False) -> dict[str, str]:
     """Everything a view prints for one quantity: symbols at each step, squares, pre-activations spelled
     out, back-propagated and outer products, weights (as Jacobian factors with ``jacobian``); keyed by how
     the spec view prints the same thing."""
+    view = view.for_cell(d.cell.name)
     pairs = {}
     for t in ("t", "1"):
         spec_p, view_p = CellLatexPrinter(d, SPEC, t), CellLatexPrinter(d, view, t)
@@ -129,7 +131,7 @@ def test_wildml_uses_row_vectors_and_no_biases():
     assert lstm["i"].rhs == r"\sigma\left(x_{t} U^{i} + s_{t-1} W^{i}\right)"
     d = derive(cells.get("lstm"))
     grads = {e.name: e.rhs for e in emit_latex.block(d, "parameters", notation.get("wildml"))}
-    assert grads["W_i"] == r"\sum_{t=1}^{T} x_{t}^{\top} \delta \hat{i}_{t}" and "b_i" not in grads
+    assert grads["W_i"] == r"\sum_{t=1}^{T} x_{t}^{\top} \delta \bar{i}_{t}" and "b_i" not in grads
     assert forward("gru", "wildml")["h"].rhs == r"\left(1 - z_{t}\right) \odot h_{t} + z_{t} \odot s_{t-1}"
 
 
@@ -147,9 +149,19 @@ def test_pytorch_writes_two_biases_with_torch_names():
 
 
 def test_row_vectors_transpose_the_weights_in_jacobians():
+    d = derive(cells.get("gru"))
+    assert emit_latex.state_jacobian(d, "h", "h", notation.get("wildml")).rhs.endswith("{W^{z}}^{\\top}")
+    assert emit_latex.state_jacobian(d, "h", "h", SPEC).rhs.endswith("U_{z}")
+
+
+def test_wildml_writes_its_rnn_with_column_vectors_and_no_biases():
+    """WildML's RNN posts: s_t = tanh(U x_t + W s_{t-1}), the output softmax(V s_t)."""
     d = derive(cells.get("rnn"))
-    assert emit_latex.state_jacobian(d, "h", "h", notation.get("wildml")).rhs.endswith("W^{\\top}")
-    assert emit_latex.state_jacobian(d, "h", "h", SPEC).rhs.endswith("U_{h}")
+    wildml = notation.get("wildml")
+    assert emit_latex.forward(d, wildml)[0].rhs == r"\tanh\left(U x_{t} + W s_{t-1}\right)"
+    assert emit_latex.state_jacobian(d, "h", "h", wildml).rhs.endswith(" W")
+    assert [e.rhs for e in head.latex_forward(wildml)][0] == r"V s_{t}"
+    assert "bias" not in [e.name for e in head.latex_gradients(wildml)]
 
 
 def test_gate_orders_name_real_gates():
@@ -184,7 +196,7 @@ def test_cli_shows_every_notation(capsys):
     from derive.cli import main
 
     for view in NOTATIONS:
-        assert main(["show", "gru", "--notation", view]) == 0
+        assert main(["show", "gru", "--latex", "--notation", view]) == 0
     assert r"\Gamma_{r}" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["show", "gru", "--notation", "nobody"])
@@ -199,12 +211,12 @@ def test_ng_output_layer_is_softmax_of_w_y_a_plus_b_y():
     from derive.emit import head
 
     forward = head.latex_forward(notation.get("ng"))
-    assert forward[0] == (r"z^{\langle t \rangle}", r"W_{y} a^{\langle t \rangle} + b_{y}")
-    assert forward[1][0] == r"\hat{y}^{\langle t \rangle}"
-    gradients = dict(head.latex_gradients(notation.get("ng")))
-    assert gradients[r"\frac{\partial L}{\partial W_{y}}"] == (r"\sum_{t=1}^{T} \delta z^{\langle t \rangle}\, "
+    assert (forward[0].lhs, forward[0].rhs) == (r"\eta^{\langle t \rangle}", r"W_{y} a^{\langle t \rangle} + b_{y}")
+    assert forward[1].lhs == r"\hat{y}^{\langle t \rangle}"
+    gradients = {e.lhs: e.rhs for e in head.latex_gradients(notation.get("ng"))}
+    assert gradients[r"\frac{\partial L}{\partial W_{y}}"] == (r"\sum_{t=1}^{T} \delta \eta^{\langle t \rangle}\, "
                                                            r"{a^{\langle t \rangle}}^{\top}")
-    assert head.latex_forward(notation.get("wildml"))[0][1] == "s_{t} V + c"  # row vectors
+    assert head.latex_forward(notation.get("wildml"))[0].rhs == "V s_{t}"  # column vectors, no bias
 
 
 def test_the_spec_view_of_the_output_layer_is_what_generate_writes():
@@ -212,4 +224,4 @@ def test_the_spec_view_of_the_output_layer_is_what_generate_writes():
     from derive.emit import head
 
     written = generate.builtin_outputs()["latex/softmax_ce/forward.tex"]
-    assert all(f"{lhs} &= {rhs}" in written for lhs, rhs in head.latex_forward(SPEC))
+    assert all(f"{e.lhs} &= {e.rhs}" in written for e in head.latex_forward(SPEC))

@@ -71,7 +71,7 @@ def engine_lines() -> set[str]:
     files under docs/), blocks and notations, the head, the Jacobians, the errata, the GRU conventions."""
     equations = []
     for view in notation.NOTATIONS.values():
-        equations += [emit_latex.Equation("", lhs, rhs) for lhs, rhs in head.latex_forward(view) + head.latex_gradients(view)]
+        equations += head.latex_forward(view) + head.latex_gradients(view)
         equations += emit_latex.negated_gate_steps(equivalence.negated_gate(cells.get("gru_swapped"), cells.get("gru_cho"), "z"), view)
         for erratum in errata.ERRATA.values():
             if view.biases != "none":
