@@ -43,3 +43,38 @@ def derive_head() -> HeadDerivation:
     if sympy.simplify(gradient - (p1 - y1)) != 0:
         raise AssertionError(f"softmax cross-entropy gradient derived as {gradient}, expected p - y")
     return HeadDerivation(gradient, p1, y1)
+
+
+@dataclass(frozen=True)
+class SoftmaxSteps:
+    """The derivation of ∂ℓ/∂η, each step checked with SymPy on an explicit K-class softmax.
+
+    jacobian: ∂ŷ_k/∂η_j = ŷ_k ([k = j] − ŷ_j); chain: ∂ℓ/∂η_j = −Σ_k (y_k / ŷ_k) ∂ŷ_k/∂η_j;
+    collected: = ŷ_j Σ_k y_k − y_j; one_hot: Σ_k y_k = 1 gives ŷ_j − y_j.
+    """
+
+    classes: int
+
+
+@cache
+def softmax_steps() -> SoftmaxSteps:
+    """Check every step of the softmax and cross-entropy derivation for K classes, all j and k."""
+    K = K_DERIVED
+    eta = sympy.symbols(f"eta1:{K + 1}", real=True)
+    y = sympy.symbols(f"y1:{K + 1}", real=True)
+    total = sum(sympy.exp(e) for e in eta)
+    p = [sympy.exp(e) / total for e in eta]
+    loss = -sum(yk * sympy.log(pk) for yk, pk in zip(y, p))
+    for j in range(K):
+        for k in range(K):
+            jacobian = p[k] * (int(k == j) - p[j])
+            if sympy.simplify(sympy.diff(p[k], eta[j]) - jacobian) != 0:
+                raise AssertionError(f"softmax Jacobian wrong at k={k}, j={j}")
+        chain = -sum(y[k] / p[k] * sympy.diff(p[k], eta[j]) for k in range(K))
+        collected = p[j] * sum(y) - y[j]
+        if sympy.simplify(sympy.diff(loss, eta[j]) - chain) != 0 or sympy.simplify(chain - collected) != 0:
+            raise AssertionError(f"chain rule through the softmax wrong at j={j}")
+        one_hot = {y[-1]: 1 - sum(y[:-1])}  # a one-hot target sums to one
+        if sympy.simplify((collected - (p[j] - y[j])).subs(one_hot)) != 0:
+            raise AssertionError(f"one-hot sum wrong at j={j}")
+    return SoftmaxSteps(K)

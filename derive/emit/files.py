@@ -50,7 +50,8 @@ def builtin_outputs() -> dict[str, str]:
     for variant in VARIANTS.values():
         files.update(cell_outputs(variant.cell, VARIANTS_SOURCE))
     files["softmax_ce.py"] = head.kernel_source(HEAD_SOURCE)
-    for name, equations in (("forward", head.latex_forward()), ("gradients", head.latex_gradients())):
+    for name, equations in (("forward", head.latex_forward()), ("gradients", head.latex_gradients()),
+                            ("derivation", head.latex_derivation())):
         files[f"latex/softmax_ce/{name}.tex"] = latex_file(HEAD_SOURCE, latex.aligned(equations))
     return files
 

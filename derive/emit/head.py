@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy
 
-from derive.derivation.head import derive_head
+from derive.derivation.head import derive_head, softmax_steps
 
 from .latex import Equation
 from .notation import SPEC, Notation
@@ -69,6 +69,26 @@ def latex_gradients(notation: Notation = SPEC) -> list[Equation]:
         Equation("h", rf"\frac{{\partial {s.at(s.loss)}}}{{\partial {s.at('h')}}}", s.n.backprop(s.V, delta)),
     ]
     return [e for e in equations if e.name != "bias" or s.has_bias]
+
+
+def latex_derivation(notation: Notation = SPEC) -> list[Equation]:
+    """∂ℓ/∂η step by step: the loss of one step, the softmax Jacobian, the chain rule through it, the
+    sum collected, and the one-hot target; every step checked by :func:`derive_head`'s companion
+    :func:`~derive.derivation.head.softmax_steps`."""
+    softmax_steps()
+    s = _HeadSymbols(notation)
+    y_hat, eta = r"\hat{y}", "z"
+    pj, pk, yj, yk = (s.entry(y_hat, "j"), s.entry(y_hat, "k"), s.entry("y", "j"), s.entry("y", "k"))
+    ej, loss = s.entry(eta, "j"), s.at(s.loss)
+    d_pk = rf"\frac{{\partial {pk}}}{{\partial {ej}}}"
+    return [
+        Equation("loss", loss, rf"-\sum_{{k}} {yk} \log {pk}"),
+        Equation("jacobian", d_pk, rf"{pk} \left([k = j] - {pj}\right)"),
+        Equation("chain", rf"\frac{{\partial {loss}}}{{\partial {ej}}}",
+                 rf"-\sum_{{k}} \frac{{{yk}}}{{{pk}}} {d_pk} = -\sum_{{k}} {yk} \left([k = j] - {pj}\right)"),
+        Equation("collected", rf"\frac{{\partial {loss}}}{{\partial {ej}}}", rf"{pj} \sum_{{k}} {yk} - {yj}"),
+        Equation("one-hot", rf"\frac{{\partial {loss}}}{{\partial {ej}}}", rf"{pj} - {yj}"),
+    ]
 
 
 def kernel_source(source: str) -> str:

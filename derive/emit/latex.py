@@ -16,6 +16,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from derive.cells import functions
+from derive.cells.spec import SpecError
 from derive.derivation.bptt import Contribution, Derivation, Linear, Var
 from derive.derivation.equivalence import NegatedGate
 from derive.derivation.jacobian import jacobian_paths
@@ -254,6 +255,20 @@ def state_jacobian(d: Derivation, state: str, source: str, notation: Notation = 
     terms = [" ".join(map(factor, path)) or "I" for path in jacobian_paths(d, state, source)]
     lhs = rf"\frac{{\partial {p.value(d.vars[d.sym(state)])}}}{{\partial {p.value(d.vars[d.sym(source)], -1)}}}"
     return Equation(f"{state}/{source}", lhs, " + ".join(terms) or "0")
+
+
+def state_path(d: Derivation, state: str, through: str, notation: Notation = SPEC) -> Equation:
+    """``d state_t / d state_{t−1}`` including the path through ``through_{t−1}``, which step t−1 computes
+    from ``state_{t−1}`` (the LSTM's h from c): the one-step Jacobian plus that path."""
+    s_sym, r_sym = d.sym(state), d.sym(through)
+    if (r_sym, s_sym) not in d.local:
+        raise SpecError(f"cell {d.cell.name!r}: {through!r} is not computed from {state!r} within a step")
+    p, before = CellLatexPrinter(d, notation), CellLatexPrinter(d, notation, t="t-1")
+    direct = state_jacobian(d, state, state, notation).rhs
+    across = state_jacobian(d, state, through, notation).rhs
+    inner = rf"\operatorname{{diag}}\left({before.doprint(d.local[r_sym, s_sym])}\right)"
+    lhs = rf"\frac{{d {p.value(d.vars[s_sym])}}}{{d {p.value(d.vars[s_sym], -1)}}}"
+    return Equation(f"{state}/{state} via {through}", lhs, rf"{direct} + \left({across}\right) {inner}")
 
 
 def jacobian_equations(d: Derivation) -> list[Equation]:

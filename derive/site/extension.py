@@ -35,7 +35,7 @@ from derive.cells.catalogue import get
 from derive.cells.spec import SpecError
 from derive.derivation import counts
 from derive.derivation.bptt import derive
-from derive.emit import diagram, head, latex, notation
+from derive.emit import diagram, head, identities, latex, notation
 from derive.emit.latex import Equation
 from derive.lab import plots as analysis_plots
 from derive.lab import plotting, speed
@@ -45,6 +45,7 @@ from .build import LANGUAGES, MATHJAX_FILES, MATHJAX_SOURCE
 
 ROOT = repository("building the site")
 ENGINE = sorted(p for stage in ("cells", "derivation", "emit", "site") for p in (PACKAGE / stage).glob("*.py"))
+HEAD_BLOCKS = {"forward": head.latex_forward, "gradients": head.latex_gradients, "derivation": head.latex_derivation}
 TABLE_HEADERS = ("cell", "parameters", "multiply-adds per step", "other arithmetic per step",
                  "sigmoid and tanh per step", "FLOPs per step")
 
@@ -163,14 +164,18 @@ class CellGradients(EquationsDirective):
 
 
 class CellJacobian(EquationsDirective):
-    """``{cell-jacobian} lstm`` with ``:state: c`` and ``:source: c``: ∂c_t/∂c_{t−1} over one step."""
+    """``{cell-jacobian} lstm`` with ``:state: c`` and ``:source: c``: ∂c_t/∂c_{t−1} over one step;
+    ``:through: h`` adds the path through h_{t−1}, computed from c_{t−1}."""
 
-    option_spec: ClassVar[dict] = {**EquationsDirective.option_spec, "state": directives.unchanged, "source": directives.unchanged}
+    option_spec: ClassVar[dict] = {**EquationsDirective.option_spec, "state": directives.unchanged,
+                                   "source": directives.unchanged, "through": directives.unchanged}
 
     def equations(self) -> list[Equation]:
         cell = self.cell()
         state = self.options.get("state", cell.output)
         try:
+            if "through" in self.options:
+                return [latex.state_path(derive(cell), state, self.options["through"], self.view())]
             return [latex.state_jacobian(derive(cell), state, self.options.get("source", state), self.view())]
         except SpecError as exc:
             raise self.error(str(exc)) from None
@@ -181,11 +186,22 @@ class HeadEquations(EquationsDirective):
 
     required_arguments = 0
     option_spec: ClassVar[dict] = {**MathDirective.option_spec, "only": directives.unchanged,
-                                   "block": block_option(("forward", "gradients")), "notation": directives.unchanged}
+                                   "block": block_option(tuple(HEAD_BLOCKS)), "notation": directives.unchanged}
 
     def equations(self) -> list[Equation]:
-        forward = self.options.get("block", "forward") == "forward"
-        return head.latex_forward(self.view()) if forward else head.latex_gradients(self.view())
+        return HEAD_BLOCKS[self.options.get("block", "forward")](self.view())
+
+
+class BpttIdentities(EquationsDirective):
+    """``{bptt-identities}``: total and immediate derivatives, the unrolled sum, the δ recursion, RTRL;
+    ``:block: norm`` the bound on products of step Jacobians."""
+
+    required_arguments = 0
+    option_spec: ClassVar[dict] = {**EquationsDirective.option_spec, "block": block_option(("total", "norm"))}
+
+    def equations(self) -> list[Equation]:
+        norm = self.options.get("block") == "norm"
+        return identities.norm_bound() if norm else identities.total_derivative()
 
 
 class CellDiagram(EngineDirective):
@@ -411,6 +427,7 @@ class ChineseSearch(SearchChinese):
 def setup(app: Sphinx) -> dict:
     for name, directive in {"cell-equations": CellEquations, "cell-gradients": CellGradients,
                             "cell-jacobian": CellJacobian, "head-equations": HeadEquations,
+                            "bptt-identities": BpttIdentities,
                             "cell-diagram": CellDiagram, "cell-spec": CellSpec, "param-table": ParamTable,
                             "kernel-source": KernelSource, "kernel-api": KernelApi, "plot": Plot,
                             "speed-table": SpeedTable, "analysis-table": AnalysisTable}.items():

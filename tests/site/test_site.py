@@ -20,7 +20,7 @@ from derive import cells
 from derive.emit import latex as emit_latex
 from derive.derivation import equivalence
 from derive.lab import errata
-from derive.emit import head
+from derive.emit import head, identities
 from derive.emit import notation
 from derive.cells import specfile
 from derive.derivation.bptt import derive
@@ -71,17 +71,20 @@ def engine_lines() -> set[str]:
     files under docs/), blocks and notations, the head, the Jacobians, the errata, the GRU conventions."""
     equations = []
     for view in notation.NOTATIONS.values():
-        equations += head.latex_forward(view) + head.latex_gradients(view)
+        equations += head.latex_forward(view) + head.latex_gradients(view) + head.latex_derivation(view)
         equations += emit_latex.negated_gate_steps(equivalence.negated_gate(cells.get("gru_swapped"), cells.get("gru_cho"), "z"), view)
         for erratum in errata.ERRATA.values():
             if view.biases != "none":
                 equations += [e for part in erratum.equations(view) for e in part]
+    equations += identities.total_derivative() + identities.norm_bound()
     for cell in [*cells.known().values(), *(specfile.load(p) for p in DOCS.rglob("*.toml"))]:
         d = derive(cell)
         for view in notation.NOTATIONS.values():
             for block in emit_latex.BLOCKS:
                 equations += emit_latex.block(d, block, view)
             equations += [emit_latex.state_jacobian(d, s, r, view) for s in cell.states for r in cell.states]
+            equations += [emit_latex.state_path(d, s, r, view) for s in cell.states for r in cell.states
+                          if (d.sym(r), d.sym(s)) in d.local]
     return {e.aligned() for e in equations} | {f"{e.lhs} = {e.rhs}" for e in equations}
 
 

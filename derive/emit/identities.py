@@ -1,0 +1,72 @@
+"""The identities of backpropagation through time for any recurrent state, printed as LaTeX.
+
+The total derivative dh_t/dθ, the immediate one ∂⁺h_t/∂θ, the unrolled double sum, the exchange of
+the sums that turns it into the δ recursion, and real-time recurrent learning. They hold for every
+cell; :func:`derive.derivation.total.check` verifies them with SymPy on an unrolled RNN before they
+are printed. Gradients are row vectors here, so that every product reads left to right.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from derive.cells import functions
+from derive.derivation.total import check
+
+from .latex import Equation
+
+DL = r"\frac{d L}{d \theta}"
+
+
+def partial(top: str, bottom: str, immediate: bool = False) -> str:
+    return rf"\frac{{\partial{'^{+}' if immediate else ''} {top}}}{{\partial {bottom}}}"
+
+
+def total_derivative() -> list[Equation]:
+    """The identities, each named for ``:only:``."""
+    check()
+    theta, ell_t, ell_k = r"\theta", r"\ell_{t}", r"\ell_{k}"
+    step = partial("h_{j}", "h_{j-1}")
+    jump = partial("h_{t}", "h_{t-1}")
+    immediate_t, immediate_k = partial("h_{t}", theta, True), partial("h_{k}", theta, True)
+    reads_t, reads_k = partial(ell_t, "h_{t}"), partial(ell_k, "h_{k}")
+    total_t, total_prev = r"\frac{d h_{t}}{d \theta}", r"\frac{d h_{t-1}}{d \theta}"
+    return [
+        Equation("immediate", immediate_t, rf"\left.{partial('h_{t}', theta)}\right|_{{h_{{t-1}}}}"),
+        Equation("mistake", partial("h_{t}", theta),
+                 f"{jump} {partial('h_{t-1}', theta)} + {partial('h_{t}', theta)}"),
+        Equation("total", total_t, f"{jump} {total_prev} + {immediate_t}"),
+        Equation("total-start", r"\frac{d h_{0}}{d \theta}", "0"),
+        Equation("loss", DL, rf"\sum_{{t=1}}^{{T}} {reads_t} {total_t}"),
+        Equation("unrolled", DL, rf"\sum_{{t=1}}^{{T}} \sum_{{k=1}}^{{t}} {reads_t} "
+                 rf"\left(\prod_{{j=k+1}}^{{t}} {step}\right) {immediate_k}"),
+        Equation("exchange", DL, rf"\sum_{{k=1}}^{{T}} \left(\sum_{{t=k}}^{{T}} {reads_t} "
+                 rf"\prod_{{j=k+1}}^{{t}} {step}\right) {immediate_k}"),
+        Equation("delta", r"\delta h_{k}", rf"{reads_k} + \delta h_{{k+1}} " + partial("h_{k+1}", "h_{k}")),
+        Equation("delta-start", r"\delta h_{T+1}", "0"),
+        Equation("recursion", DL, rf"\sum_{{k=1}}^{{T}} \delta h_{{k}} {immediate_k}"),
+        Equation("rtrl", "P_{t}", rf"{jump} P_{{t-1}} + {immediate_t}, \quad P_{{0}} = 0, \quad "
+                 rf"{DL} = \sum_{{t=1}}^{{T}} {reads_t} P_{{t}}"),
+    ]
+
+
+def norm_bound() -> list[Equation]:
+    """The bound on a product of simple-RNN step Jacobians, with γ, the largest derivative of each
+    activation of :mod:`derive.cells.functions`, found by SymPy."""
+    lines = [Equation("norm-bound", r"\left\| \frac{\partial h_{t}}{\partial h_{k}} \right\|_{2}",
+                      r"\left\| \prod_{j=k+1}^{t} \operatorname{diag}\left(\phi'(\bar{h}_{j})\right) U \right\|_{2}"
+                      r" \le \prod_{j=k+1}^{t} \left\| \operatorname{diag}\left(\phi'(\bar{h}_{j})\right) \right\|_{2}"
+                      r" \left\| U \right\|_{2} \le \left(\gamma \left\| U \right\|_{2}\right)^{t-k}")]
+    for entry in functions.TABLE.values():
+        lines.append(Equation(f"gamma-{entry.name}", rf"\gamma_{{{entry.latex}}}",
+                              rf"\max_{{a}} {entry.latex}'(a) = {sympy.latex(largest_derivative(entry))}"))
+    return lines
+
+
+def largest_derivative(entry: functions.Elementwise) -> sympy.Expr:
+    """max over a of f′(a): f′ is even and falls with |a| for the functions of the table, so it is f′(0)."""
+    a = sympy.Symbol("a", real=True)
+    slope = sympy.diff(entry.exp_form(a), a)
+    if sympy.simplify(slope.subs(a, -a) - slope) != 0:
+        raise AssertionError(f"{entry.name}′ is not even")
+    return sympy.nsimplify(sympy.simplify(slope.subs(a, 0)))
