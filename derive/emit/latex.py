@@ -17,7 +17,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from derive.cells import functions
 from derive.cells.spec import SpecError
-from derive.derivation.bptt import Contribution, Derivation, Linear, Var
+from derive.derivation.bptt import Assign, Contribution, Derivation, Linear, Var
 from derive.derivation.equivalence import NegatedGate
 from derive.derivation.jacobian import jacobian_paths
 from derive.derivation.steps import chain_rule
@@ -72,6 +72,8 @@ class CellLatexPrinter(LatexPrinter):
         if var.kind == "aux":
             return rf"{functions.TABLE[var.func].latex}\left({self.value(var.of, offset)}\right)"
         if var.kind == "adjoint":
+            if var.of.kind == "preact" and identity_preact(self.d, var.of):  # δ of the node itself
+                return rf"\delta {self.value(var.of.of, offset)}"
             return rf"\delta {self.value(var.of, offset)}"
         if var.kind == "loss":
             loss = self.notation.timed(self.notation.loss, self.index(offset))
@@ -156,6 +158,12 @@ functions.printer_methods(CellLatexPrinter, _latex_call)
 # --- equation blocks ---------------------------------------------------------------------------
 
 
+def identity_preact(d: Derivation, preact: Var) -> bool:
+    """Whether a node is its pre-activation, with no function applied (Greff's NIAF candidate): then
+    both have one δ, and printing ``δ\\bar{g}_t = δg_t`` would only add noise."""
+    return d.node(preact.of.name).full == d.sym(preact.name)
+
+
 def forward(d: Derivation, notation: Notation = SPEC) -> list[Equation]:
     """One equation per node, pre-activations spelled out."""
     p = CellLatexPrinter(d, notation, expand=True)
@@ -165,7 +173,8 @@ def forward(d: Derivation, notation: Notation = SPEC) -> list[Equation]:
 def preactivations(d: Derivation, notation: Notation = SPEC) -> list[Equation]:
     """Every pre-activation the gradients name, spelled out: ``\\bar{f}_t = W_f x_t + U_f h_{t-1} + b_f``."""
     p, spelled = CellLatexPrinter(d, notation), CellLatexPrinter(d, notation, expand=True)
-    return [Equation(pre.symbol.name, p.doprint(pre.symbol), spelled.affine(d.vars[pre.symbol])) for pre in d.preacts]
+    return [Equation(pre.symbol.name, p.doprint(pre.symbol), spelled.affine(d.vars[pre.symbol])) for pre in d.preacts
+            if not identity_preact(d, d.vars[pre.symbol])]
 
 
 def gradients(d: Derivation, notation: Notation = SPEC) -> list[Equation]:
@@ -174,6 +183,8 @@ def gradients(d: Derivation, notation: Notation = SPEC) -> list[Equation]:
     carries = {d.vars[a.target].of.of.name: a for a in d.carries}
     equations = []
     for a in d.backward:
+        if _is_noise(d, a):
+            continue
         expr, extra = a.expr, [p.linear(lin) for lin in a.linear]
         for state, carry in carries.items():
             symbol = d.sym(f"d_{state}_next")
@@ -196,6 +207,8 @@ def derivation(d: Derivation, notation: Notation = SPEC) -> list[Equation]:
 
     equations = []
     for step in chain_rule(d):
+        if _is_noise(d, step.result):
+            continue
         name = step.result.target.name
         terms = [p.value(d.vars[d.sym(f"dl_{d.vars[step.of].name}")])] if step.loss else []
         terms += [rf"{p.value(d.vars[d.adjoint(link.reader)], int(link.later))} \odot "
@@ -285,6 +298,12 @@ def negated_gate_steps(proof: NegatedGate, notation: Notation = SPEC) -> list[Eq
         Equation(proof.second.cell.name, lhs, p_b.doprint(proof.second_output)),
         Equation(proof.first.cell.name, lhs, p_a.doprint(proof.first_output)),
     ]
+
+
+def _is_noise(d: Derivation, a: Assign) -> bool:
+    """An adjoint line that says only that a pre-activation and its node share their δ."""
+    var = d.vars[a.target].of
+    return var.kind == "preact" and identity_preact(d, var)
 
 
 def _join(p: CellLatexPrinter, expr: sympy.Expr, extra: list[str]) -> str:
