@@ -26,7 +26,7 @@ def total_derivative() -> list[Equation]:
     """The identities, each named for ``:only:``."""
     check()
     theta, ell_t, ell_k = r"\theta", r"\ell_{t}", r"\ell_{k}"
-    step = partial("h_{j}", "h_{j-1}")
+    chain = rf"{partial('h_{t}', 'h_{t-1}')} \cdots {partial('h_{k+1}', 'h_{k}')}"  # latest step on the left
     jump = partial("h_{t}", "h_{t-1}")
     immediate_t, immediate_k = partial("h_{t}", theta, True), partial("h_{k}", theta, True)
     reads_t, reads_k = partial(ell_t, "h_{t}"), partial(ell_k, "h_{k}")
@@ -39,9 +39,9 @@ def total_derivative() -> list[Equation]:
         Equation("total-start", r"\frac{d h_{0}}{d \theta}", "0"),
         Equation("loss", DL, rf"\sum_{{t=1}}^{{T}} {reads_t} {total_t}"),
         Equation("unrolled", DL, rf"\sum_{{t=1}}^{{T}} \sum_{{k=1}}^{{t}} {reads_t} "
-                 rf"\left(\prod_{{j=k+1}}^{{t}} {step}\right) {immediate_k}"),
+                 rf"\left({chain}\right) {immediate_k}"),
         Equation("exchange", DL, rf"\sum_{{k=1}}^{{T}} \left(\sum_{{t=k}}^{{T}} {reads_t} "
-                 rf"\prod_{{j=k+1}}^{{t}} {step}\right) {immediate_k}"),
+                 rf"{chain}\right) {immediate_k}"),
         Equation("delta", r"\delta h_{k}", rf"{reads_k} + \delta h_{{k+1}} " + partial("h_{k+1}", "h_{k}")),
         Equation("delta-start", r"\delta h_{T+1}", "0"),
         Equation("recursion", DL, rf"\sum_{{k=1}}^{{T}} \delta h_{{k}} {immediate_k}"),
@@ -53,10 +53,11 @@ def total_derivative() -> list[Equation]:
 def norm_bound() -> list[Equation]:
     """The bound on a product of simple-RNN step Jacobians, with γ, the largest derivative of each
     activation of :mod:`derive.cells.functions`, found by SymPy."""
+    factor = r"\operatorname{diag}\left(\phi'(\bar{h}_{%s})\right) U_{h}"
     lines = [Equation("norm-bound", r"\left\| \frac{\partial h_{t}}{\partial h_{k}} \right\|_{2}",
-                      r"\left\| \prod_{j=k+1}^{t} \operatorname{diag}\left(\phi'(\bar{h}_{j})\right) U \right\|_{2}"
+                      rf"\left\| {factor % 't'} \cdots {factor % '{k+1}'} \right\|_{{2}}"
                       r" \le \prod_{j=k+1}^{t} \left\| \operatorname{diag}\left(\phi'(\bar{h}_{j})\right) \right\|_{2}"
-                      r" \left\| U \right\|_{2} \le \left(\gamma \left\| U \right\|_{2}\right)^{t-k}")]
+                      r" \left\| U_{h} \right\|_{2} \le \left(\gamma \left\| U_{h} \right\|_{2}\right)^{t-k}")]
     for entry in functions.TABLE.values():
         lines.append(Equation(f"gamma-{entry.name}", rf"\gamma_{{{entry.latex}}}",
                               rf"\max_{{a}} {entry.latex}'(a) = {sympy.latex(largest_derivative(entry))}"))
