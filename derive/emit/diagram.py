@@ -173,19 +173,28 @@ def cell_dot(cell: Cell, translate: Translate = str, highlight: Iterable[str] = 
     return _CellDrawing(cell, translate, frozenset(highlight)).source(cell.name)
 
 
-def unrolled_dot(cell: Cell, steps: int, translate: Translate = str) -> str:
-    """The cell unrolled over ``steps`` time steps: one copy per step, the states passed along."""
+def unrolled_dot(cell: Cell, steps: int, translate: Translate = str, losses: bool = False) -> str:
+    """The cell unrolled over ``steps`` time steps: one copy per step, the states passed along; with
+    ``losses``, the output of every step read by its loss ℓ_t (against the target y_t through the output
+    layer V), the losses summed into L, so that the two paths leaving each output show."""
     if not 1 <= steps <= 8:
         raise spec.SpecError(f"unrolled diagram of {cell.name!r}: steps must be 1 to 8, got {steps}")
     drawing = _Drawing(translate)
     states = lambda index: "<BR/>".join(symbol(s, index) for s in cell.states)
     previous = drawing.node(states("0"), "state", "plaintext")
+    total = drawing.node("<I>L</I>", "op", "ellipse") if losses else ""
     for t in range(1, steps + 1):
         box = drawing.node(f"<B>{escape(cell.name)}</B>", "layer", "box")
         drawing.edge(drawing.node(symbol("x", str(t)), "state", "plaintext"), box)
-        drawing.edge(previous, box, label=states(str(t - 1)) if t > 1 else "")
-        previous = box
-        drawing.edge(box, drawing.node(symbol(cell.output, str(t)), "state", "plaintext"))
+        drawing.edge(previous, box, label=states(str(t - 1)) if t > 1 and not losses else "")
+        output = drawing.node(symbol(cell.output, str(t)), "state", "plaintext")
+        drawing.edge(box, output)
+        previous = output if losses and len(cell.states) == 1 else box
+        if losses:
+            loss = drawing.node(f"<I>ℓ</I><SUB>{t}</SUB>", "op", "ellipse")
+            drawing.edge(output, loss, "V")
+            drawing.edge(drawing.node(symbol("y", str(t)), "state", "plaintext"), loss)
+            drawing.edge(loss, total)
     weights = ", ".join(symbol(w, "") for w in cell.weights)
     drawing.lines.append(f'  label=<{escape(translate(SHARED_WEIGHTS))}: {weights}>; labelloc=b;')
     return drawing.source(f"{cell.name}_unrolled")

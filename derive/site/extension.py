@@ -209,12 +209,14 @@ class CellDiagram(EngineDirective):
     ``:unroll: 3`` draws the chain over three steps instead."""
 
     required_arguments = 1
-    option_spec: ClassVar[dict] = {"unroll": directives.positive_int, "highlight": directives.unchanged, "name": directives.unchanged}
+    option_spec: ClassVar[dict] = {"unroll": directives.positive_int, "losses": directives.flag,
+                                   "highlight": directives.unchanged, "name": directives.unchanged}
 
     def run(self) -> list[nodes.Node]:
         cell = self.cell()
         try:
-            code = (diagram.unrolled_dot(cell, self.options["unroll"], self.translate) if "unroll" in self.options
+            code = (diagram.unrolled_dot(cell, self.options["unroll"], self.translate, "losses" in self.options)
+                    if "unroll" in self.options
                     else diagram.cell_dot(cell, self.translate, name_list(self.options.get("highlight"))))
         except SpecError as exc:
             raise self.error(str(exc)) from None
