@@ -183,7 +183,7 @@ def gradients(d: Derivation, notation: Notation = SPEC) -> list[Equation]:
     carries = {d.vars[a.target].of.of.name: a for a in d.carries}
     equations = []
     for a in d.backward:
-        if _is_noise(d, a):
+        if is_noise(d, a):
             continue
         expr, extra = a.expr, [p.linear(lin) for lin in a.linear]
         for state, carry in carries.items():
@@ -207,7 +207,7 @@ def derivation(d: Derivation, notation: Notation = SPEC) -> list[Equation]:
 
     equations = []
     for step in chain_rule(d):
-        if _is_noise(d, step.result):
+        if is_noise(d, step.result):
             continue
         name = step.result.target.name
         terms = [p.value(d.vars[d.sym(f"dl_{d.vars[step.of].name}")])] if step.loss else []
@@ -300,7 +300,7 @@ def negated_gate_steps(proof: NegatedGate, notation: Notation = SPEC) -> list[Eq
     ]
 
 
-def _is_noise(d: Derivation, a: Assign) -> bool:
+def is_noise(d: Derivation, a: Assign) -> bool:
     """An adjoint line that says only that a pre-activation and its node share their δ."""
     var = d.vars[a.target].of
     return var.kind == "preact" and identity_preact(d, var)

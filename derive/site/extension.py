@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import sympy
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -36,15 +37,18 @@ from derive.cells.spec import SpecError
 from derive.derivation import counts
 from derive.derivation.bptt import derive
 from derive.emit import diagram, head, identities, latex, notation
-from derive.emit.latex import Equation
+from derive.emit.latex import CellLatexPrinter, Equation
 from derive.lab import plots as analysis_plots
-from derive.lab import plotting, speed
+from derive.lab import plotting, speed, worked
 from derive.paths import PACKAGE, generated, repository
 
 from .build import LANGUAGES, MATHJAX_FILES, MATHJAX_SOURCE
 
 ROOT = repository("building the site")
 ENGINE = sorted(p for stage in ("cells", "derivation", "emit", "site") for p in (PACKAGE / stage).glob("*.py"))
+WORKED_HEADERS = (("parameter", "value"), ("quantity",), ("gradient", "from the kernel", "from the printed lines"))
+WORKED_NOTE = "largest difference between the last two columns"
+WORKED_STEP = "step {number}"
 HEAD_BLOCKS = {"forward": head.latex_forward, "gradients": head.latex_gradients, "derivation": head.latex_derivation}
 TABLE_HEADERS = ("cell", "parameters", "multiply-adds per step", "other arithmetic per step",
                  "sigmoid and tanh per step", "FLOPs per step")
@@ -56,7 +60,9 @@ _ = get_translation("sphinx")
 def messages() -> list[str]:
     """Texts the directives put on pages, to be translated in the ``sphinx`` catalog."""
     plots = [m for plot in plotting.PLOTS.values() for m in plot.messages]
-    return list(dict.fromkeys([*diagram.messages(BUILTIN.values()), *TABLE_HEADERS, *speed.HEADERS, *speed.MEMORY_HEADERS, *plots,
+    worked_texts = [h for group in WORKED_HEADERS for h in group] + [WORKED_NOTE, WORKED_STEP]
+    return list(dict.fromkeys([*diagram.messages(BUILTIN.values()), *TABLE_HEADERS, *worked_texts, *speed.HEADERS,
+                               *speed.MEMORY_HEADERS, *plots,
                                *analysis_plots.messages()]))
 
 
@@ -273,6 +279,49 @@ class ParamTable(EngineDirective):
         return [nodes.math(text, text) for text in latex]
 
 
+class WorkedExample(EngineDirective):
+    """``{worked-example} lstm``: a two-step sequence through the kernel, the printed backward lines
+    evaluated on its numbers, and the weight gradients both ways (:mod:`derive.lab.worked`)."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        cell = self.cell()
+        found = worked.example(cell.name)
+        p = CellLatexPrinter(found.d)
+        steps = [self.translate(WORKED_STEP).format(number=t + 1) for t in range(worked.T)]
+        params = [[nodes.math(text=p.name(k)), nodes.Text(numbers(v))] for k, v in found.params.items()]
+        forward = [[nodes.math(text=p.value(found.d.vars[found.d.x]))]
+                   + [nodes.Text(numbers(v["x"])) for v in found.values]]
+        forward += [[nodes.math(text=p.doprint(found.d.sym(n.name)))] + [nodes.Text(numbers(v[n.name]))
+                                                                            for v in found.values]
+                    for n in cell.nodes]
+        upstream = found.d.sym(f"dl_{cell.output}")
+        backward = [[nodes.math(text=p.doprint(upstream))] + [nodes.Text(numbers(worked.UPSTREAM[t, 0]))
+                                                             for t in range(worked.T)]]
+        backward += [[nodes.math(text=p.doprint(a.target))] + [nodes.Text(numbers(delta[a.target.name]))
+                                                               for delta in found.deltas]
+                     for a in found.d.backward if not latex.is_noise(found.d, a)]
+        gradients = [[nodes.math(text=p.name(k)), nodes.Text(numbers(found.kernel_grads[k])),
+                      nodes.Text(numbers(v))] for k, v in found.line_grads.items()]
+        note = nodes.paragraph("", f"{self.translate(WORKED_NOTE)}: {found.largest_difference:.1e}")
+        note["translatable"] = False
+        self.note_engine()
+        return [table([self.translate(h) for h in WORKED_HEADERS[0]], params),
+                table([self.translate(WORKED_HEADERS[1][0]), *steps], forward),
+                table([self.translate(WORKED_HEADERS[1][0]), *steps], backward),
+                table([self.translate(h) for h in WORKED_HEADERS[2]], gradients), note]
+
+
+def numbers(value) -> str:
+    """A vector as (0.125, −0.5), a matrix as rows of those; three decimals."""
+    array = np.atleast_1d(np.asarray(value, float))
+    if array.ndim == 2:
+        return "; ".join(numbers(row) for row in array)
+    text = [f"{v:.3f}" for v in array]
+    return "(" + ", ".join("0.000" if t == "-0.000" else t.replace("-", "−") for t in text) + ")"
+
+
 class KernelSource(EngineDirective):
     """``{kernel-source} lstm``: the generated NumPy module, as generated."""
 
@@ -429,7 +478,7 @@ class ChineseSearch(SearchChinese):
 def setup(app: Sphinx) -> dict:
     for name, directive in {"cell-equations": CellEquations, "cell-gradients": CellGradients,
                             "cell-jacobian": CellJacobian, "head-equations": HeadEquations,
-                            "bptt-identities": BpttIdentities,
+                            "bptt-identities": BpttIdentities, "worked-example": WorkedExample,
                             "cell-diagram": CellDiagram, "cell-spec": CellSpec, "param-table": ParamTable,
                             "kernel-source": KernelSource, "kernel-api": KernelApi, "plot": Plot,
                             "speed-table": SpeedTable, "analysis-table": AnalysisTable}.items():
