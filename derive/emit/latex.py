@@ -10,6 +10,7 @@ is the prediction ``\\hat{y}``). The printer reads the same
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import sympy
 from sympy.printing.latex import LatexPrinter
@@ -34,7 +35,43 @@ class Equation:
     rhs: str
 
     def aligned(self) -> str:
-        return f"{self.lhs} &= {self.rhs}"
+        """``lhs &= rhs``; a long sum continues on aligned lines, one group of terms per line."""
+        lines = break_sum(self.rhs)
+        return " \\\\\n".join([f"{self.lhs} &= {lines[0]}", *(rf"&\quad {line}" for line in lines[1:])])
+
+
+LINE = 150  # characters of LaTeX per printed line of a long sum, about the width of the column
+
+
+def top_level_cuts(latex: str) -> list[int]:
+    """Where a LaTeX sum has a ``+`` or ``-`` outside every brace and ``\\left … \\right`` pair."""
+    cuts, depth = [], 0
+    for k, char in enumerate(latex):
+        if latex.startswith(r"\left", k) or char == "{":
+            depth += 1
+        elif latex.startswith(r"\right", k) or char == "}":
+            depth -= 1
+        elif depth == 0 and char in "+-" and latex[k - 1:k] == " " and latex[k + 1:k + 2] == " ":
+            cuts.append(k)
+    return cuts
+
+
+def break_sum(latex: str, width: int = LINE) -> list[str]:
+    """A sum cut before its top-level ``+`` and ``-`` into lines of about ``width`` characters."""
+    if len(latex) <= width:
+        return [latex]
+    lines, start = [], 0
+    for cut in top_level_cuts(latex):
+        if cut - start > width:
+            lines.append(latex[start:cut].rstrip())
+            start = cut
+    return [*lines, latex[start:]]
+
+
+def terms(latex: str) -> list[str]:
+    """The top-level terms of a LaTeX sum of positive terms."""
+    bounds = [0, *top_level_cuts(latex), len(latex)]
+    return [latex[a:b].strip().removeprefix("+ ") for a, b in pairwise(bounds)]
 
 
 class CellLatexPrinter(LatexPrinter):
@@ -281,7 +318,8 @@ def state_path(d: Derivation, state: str, through: str, notation: Notation = SPE
     across = state_jacobian(d, state, through, notation).rhs
     inner = rf"\operatorname{{diag}}\left({before.doprint(d.local[r_sym, s_sym])}\right)"
     lhs = rf"\frac{{d {p.value(d.vars[s_sym])}}}{{d {p.value(d.vars[s_sym], -1)}}}"
-    return Equation(f"{state}/{state} via {through}", lhs, rf"{direct} + \left({across}\right) {inner}")
+    paths = " + ".join(f"{term} {inner}" for term in terms(across))  # one path through each weight
+    return Equation(f"{state}/{state} via {through}", lhs, f"{direct} + {paths}")
 
 
 def jacobian_equations(d: Derivation) -> list[Equation]:

@@ -123,7 +123,8 @@ class EquationsDirective(EngineDirective, MathDirective):
         self.note_engine()
         self.arguments = []
         # several lines: Sphinx puts them in a split environment, aligned at &=; one line: no alignment
-        body = latex.aligned(chosen) if len(chosen) > 1 else f"{chosen[0].lhs} = {chosen[0].rhs}"
+        one = len(chosen) == 1 and "\n" not in chosen[0].aligned()
+        body = f"{chosen[0].lhs} = {chosen[0].rhs}" if one else latex.aligned(chosen)
         self.content = StringList(body.splitlines())
         result = super().run()
         for node in result:

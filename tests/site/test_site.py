@@ -85,7 +85,7 @@ def engine_lines() -> set[str]:
             equations += [emit_latex.state_jacobian(d, s, r, view) for s in cell.states for r in cell.states]
             equations += [emit_latex.state_path(d, s, r, view) for s in cell.states for r in cell.states
                           if (d.sym(r), d.sym(s)) in d.local]
-    return {e.aligned() for e in equations} | {f"{e.lhs} = {e.rhs}" for e in equations}
+    return {line for e in equations for line in e.aligned().split(" \\\\\n")} | {f"{e.lhs} = {e.rhs}" for e in equations}
 
 
 def display_math(text: str) -> list[str]:
