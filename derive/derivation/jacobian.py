@@ -17,11 +17,13 @@ from .bptt import Derivation
 Path = tuple["sympy.Expr | str", ...]  # factors left to right: elementwise (diagonal) expressions and weight names
 
 
-def jacobian_paths(d: Derivation, state: str, source: str) -> list[Path]:
+def jacobian_paths(d: Derivation, state: str, source: str, links: bool = False) -> list[Path]:
     """∂state_t/∂source_{t−1} within one step, the other previous states held fixed.
 
     Each path is a product of diagonal matrices (SymPy expressions, per hidden unit) and weight
-    matrices (their names); the Jacobian is the sum of the paths.
+    matrices (their names); the Jacobian is the sum of the paths. Adjacent diagonals are multiplied;
+    with ``links`` they are kept as an unevaluated product of the local derivatives in chain order,
+    outermost first, for printing.
     """
     if state not in d.cell.states or source not in d.cell.states:
         raise spec.SpecError(f"cell {d.cell.name!r}: Jacobian between states {state!r} and {source!r}; "
@@ -40,13 +42,18 @@ def jacobian_paths(d: Derivation, state: str, source: str) -> list[Path]:
         found = []
         for o in operands.get(v, []):
             for rest in paths(o):
-                if rest and not isinstance(rest[0], str):  # adjacent diagonals multiply
-                    found.append((d.local[v, o] * rest[0], *rest[1:]))
+                if rest and not isinstance(rest[0], str):  # adjacent diagonals: one factor
+                    found.append(((d.local[v, o], *rest[0]), *rest[1:]))
                 else:
-                    found.append((d.local[v, o], *rest))
+                    found.append(((d.local[v, o],), *rest))
         return found
 
-    return paths(d.sym(state))
+    def factor(links_of: tuple) -> sympy.Expr:
+        if not links:
+            return sympy.Mul(*links_of)
+        return links_of[0] if len(links_of) == 1 else sympy.Mul(*links_of, evaluate=False)
+
+    return [tuple(f if isinstance(f, str) else factor(f) for f in path) for path in paths(d.sym(state))]
 
 
 

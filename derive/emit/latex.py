@@ -302,7 +302,7 @@ def state_jacobian(d: Derivation, state: str, source: str, notation: Notation = 
     p = CellLatexPrinter(d, notation)
     def factor(f) -> str:
         return p.notation.matrix(p.name(f)) if isinstance(f, str) else rf"\operatorname{{diag}}\left({p.doprint(f)}\right)"
-    terms = [" ".join(map(factor, path)) or "I" for path in jacobian_paths(d, state, source)]
+    terms = [" ".join(map(factor, path)) or "I" for path in jacobian_paths(d, state, source, links=True)]
     lhs = rf"\frac{{\partial {p.value(d.vars[d.sym(state)])}}}{{\partial {p.value(d.vars[d.sym(source)], -1)}}}"
     return Equation(f"{state}/{source}", lhs, " + ".join(terms) or "0")
 
