@@ -34,6 +34,7 @@ class Worked:
     params: dict[str, np.ndarray]
     values: list[dict[str, np.ndarray]]  # per step: node name -> value
     deltas: list[dict[str, np.ndarray]]  # per step: adjoint name (d_…) -> value
+    known: list[dict[str, np.ndarray]]  # per step: every value the backward lines read or wrote
     kernel_grads: dict[str, np.ndarray]
     line_grads: dict[str, np.ndarray]
 
@@ -61,8 +62,9 @@ def example(cell: str) -> Worked:
     values: list[dict[str, np.ndarray]] = []
     for t in range(T):
         values.append(_values(d, cache, t, values[-1] if values else None))
-    deltas = _backward(d, params, values)
-    return Worked(d, params, values, deltas, grads, _assembled(d, params, values, deltas))
+    known = _backward(d, params, values)
+    deltas = [{a.target.name: step[a.target.name] for a in d.backward} for step in known]
+    return Worked(d, params, values, deltas, known, grads, _assembled(d, params, known))
 
 
 def _values(d: Derivation, cache: dict, t: int, before: dict | None) -> dict[str, np.ndarray]:
@@ -100,9 +102,10 @@ def _with_preacts(d: Derivation, known: dict[str, np.ndarray], params: dict) -> 
 
 
 def _backward(d: Derivation, params: dict, values: list[dict]) -> list[dict[str, np.ndarray]]:
-    """The printed backward program evaluated from the last step down; δ of the states carried."""
+    """The printed backward program evaluated from the last step down, δ of the states carried: per step,
+    every value it read or wrote."""
     carries = {s: np.zeros(H) for s in d.cell.states}
-    deltas: list[dict[str, np.ndarray]] = [{} for _ in range(T)]
+    steps: list[dict[str, np.ndarray]] = [{} for _ in range(T)]
     for t in reversed(range(T)):
         known = _with_preacts(d, values[t], params)
         known.update({f"d_{s}_next": carries[s] for s in d.cell.states})
@@ -111,20 +114,17 @@ def _backward(d: Derivation, params: dict, values: list[dict]) -> list[dict[str,
             value = _numeric(d, a.expr, known, params) if a.expr != 0 else np.zeros(H)
             value = value + sum(params[lin.weight].T @ known["d_" + lin.preact.name] for lin in a.linear)
             known[a.target.name] = value
-            if a in d.backward:
-                deltas[t][a.target.name] = value
         carries = {d.vars[a.target].of.of.name: known[a.target.name] for a in d.carries}
-        deltas[t]["_known"] = known
-    return deltas
+        steps[t] = known
+    return steps
 
 
-def _assembled(d: Derivation, params: dict, values: list[dict], deltas: list[dict]) -> dict[str, np.ndarray]:
+def _assembled(d: Derivation, params: dict, steps: list[dict]) -> dict[str, np.ndarray]:
     """Weight and bias gradients from the δ by the fixed rules: sums over the steps of outer products."""
     found: dict[str, np.ndarray] = {}
     for name, terms in d.parameter_gradients().items():
         total = np.zeros_like(params[name])
-        for t in range(T):
-            known = deltas[t]["_known"]
+        for known in steps:
             for c in terms:
                 delta = known[d.adjoint(c.preact).name] if c.preact is not None else None
                 if c.kind == "weight":
