@@ -30,14 +30,13 @@ gettext_uuid = False
 mathjax_path = "mathjax/tex-chtml.js"
 math_number_all = False
 
-# Diagrams from the cell specs, as SVG.
-graphviz_output_format = "svg"
-
 html_theme = "furo"
+template_bridge = "derive.site.theme.TranslatedTemplates"  # the theme's fixed texts, translated
 html_title = "Gated RNN reference"  # per language: derive.site.LANGUAGES
 html_static_path = [str(DOCS / "_static")]
 templates_path = [str(DOCS / "_templates")]
 html_css_files = ["site.css"]
+html_js_files = ["scroll-cue.js"]
 html_copy_source = False
 html_show_sourcelink = False
 html_last_updated_fmt = None

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Everything the main job and the tests need, on a Debian machine that has Python and Node:
-# Graphviz (diagrams), gettext (catalogs), Chromium and CJK fonts (browser tests and screenshots),
+# gettext (catalogs), Chromium and CJK fonts (browser tests and screenshots),
 # PyTorch's CPU build (parity tests), this package with its extras, MathJax from npm.
 set -euo pipefail
 cd "$(dirname "$0")"
-system="chromium graphviz gettext fonts-noto-cjk"
+system="chromium gettext fonts-noto-cjk"
 if ! dpkg -s $system >/dev/null 2>&1; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

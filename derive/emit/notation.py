@@ -36,6 +36,7 @@ class Notation:
     name: str
     title: str
     source: str = ""  # where readers meet this notation
+    label: str = ""  # the short name a table or a tab shows
     symbols: Symbols = field(default_factory=dict)
     concat: Symbols = field(default_factory=dict)  # family -> node -> weight on [recurrent sources, x]
     time: str = "sub"  # "sub": h_t, "angle": a^{⟨t⟩}, "sup": y^t
@@ -138,11 +139,13 @@ def _gates(gates: str, weight: str, recurrent: str, **extra: str) -> dict[str, s
     return symbols
 
 
-SPEC = Notation("spec", "Spec names (the names in the cell definitions)", source="this site's cell specs")
+SPEC = Notation("spec", "Spec names (the names in the cell definitions)", source="this site's cell specs",
+                label="Spec names")
 
 NG = Notation(
     "ng", "Andrew Ng (Deep Learning Specialization, course 5)",
     source="Andrew Ng, Sequence Models (deeplearning.ai), lectures and programming exercises",
+    label="Ng",
     symbols={
         "rnn": _gates("h:a", "W_{{{g}x}}", "W_{{{g}a}}", h="a"),
         "lstm": _gates("i:u f:f g:c o:o", "W_{{{g}x}}", "W_{{{g}a}}", i=r"\Gamma_{u}", f=r"\Gamma_{f}",
@@ -159,6 +162,7 @@ NG = Notation(
 OLAH = Notation(
     "olah", "Christopher Olah (Understanding LSTM Networks)",
     source="Christopher Olah, Understanding LSTM Networks, 2015",
+    label="Olah",
     symbols={
         "rnn": _gates("h:h", "W_{{{g}x}}", "W_{{{g}h}}"),
         "lstm": _gates("i:i f:f g:C o:o", "W_{{{g}x}}", "W_{{{g}h}}", g=r"\tilde{C}", c="C"),
@@ -173,6 +177,7 @@ WILDML = Notation(
     "wildml", "WildML (Denny Britz, RNN tutorial)",
     source="Denny Britz, Recurrent Neural Networks Tutorial (WildML), 2015: parts 1 to 3 for the RNN, "
            "column vectors; part 4 for the GRU and the LSTM, row vectors; no biases",
+    label="WildML",
     symbols={
         "rnn": {"h": "s", "W_h": "U", "U_h": "W"},
         "lstm": {**_gates("i:i f:f g:g o:o", "U^{{{g}}}", "W^{{{g}}}"), "h": "s"},
@@ -184,6 +189,7 @@ WILDML = Notation(
 GREFF = Notation(
     "greff", "Greff et al. (block input z, output y, peepholes p)",
     source="Greff et al. 2017, LSTM: A Search Space Odyssey",
+    label="Greff et al.",
     symbols={
         "rnn": {**_gates("h:y", "W", "R"), "h": "y", "b_h": "b"},
         "head": {"y": "d"},  # the target: y is the cell's output here
@@ -197,6 +203,7 @@ GREFF = Notation(
 PYTORCH = Notation(
     "pytorch", "PyTorch documentation (torch.nn.RNN, LSTM, GRU)",
     source="PyTorch documentation of torch.nn.RNN, torch.nn.LSTM and torch.nn.GRU",
+    label="PyTorch",
     symbols={
         "rnn": {"W_h": "W_{ih}", "U_h": "W_{hh}", "b_h": "b_{ih}", "bh_h": "b_{hh}"},
         "lstm": {f"{k}_{g}": v.format(g=g) for g in "ifgo" for k, v in

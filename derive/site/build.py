@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
@@ -29,9 +28,6 @@ def missing_tools() -> list[str]:
     missing = []
     if not (MATHJAX_SOURCE / MATHJAX_FILES[0]).is_file():
         missing.append(f"MathJax is not installed in {MATHJAX_SOURCE}: run `npm ci` at the repository root "
-                       "(or `bash setup.sh`)")
-    if shutil.which("dot") is None:
-        missing.append("Graphviz (`dot`, for the diagrams) is not installed: `apt-get install graphviz` "
                        "(or `bash setup.sh`)")
     return missing
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -20,33 +21,37 @@ import sympy
 from docutils import nodes
 from docutils.parsers.rst import directives
 from docutils.statemachine import StringList
+from sphinx import locale
 from sphinx.application import Sphinx
 from sphinx.builders.gettext import MsgOrigin
 from sphinx.directives.patches import MathDirective
 from sphinx.errors import ExtensionError
-from sphinx.ext.graphviz import graphviz
 from sphinx.locale import get_translation
 from sphinx.search.zh import SearchChinese
+from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+from sphinx_inline_tabs._impl import TabContainer
 
 from derive.cells import specfile
 from derive.cells.builtin import BUILTIN
-from derive.cells.catalogue import get
+from derive.cells.catalogue import get, known
 from derive.cells.spec import SpecError
 from derive.derivation import counts
 from derive.derivation.bptt import derive
-from derive.emit import diagram, head, identities, latex, notation
+from derive.emit import diagram, head, identities, latex, notation, svg
 from derive.emit.latex import CellLatexPrinter, Equation
 from derive.lab import plots as analysis_plots
 from derive.lab import plotting, speed, worked
 from derive.paths import PACKAGE, generated, repository
 
+from . import theme
 from .build import LANGUAGES, MATHJAX_FILES, MATHJAX_SOURCE
 
 ROOT = repository("building the site")
 ENGINE = sorted(p for stage in ("cells", "derivation", "emit", "site") for p in (PACKAGE / stage).glob("*.py"))
 WORKED_HEADERS = (("parameter", "value"), ("quantity",), ("gradient", "from the kernel", "from the printed lines"))
+SPEED_THREADS = "{threads} threads each"
 WORKED_NOTE = "largest difference between the last two columns"
 WORKED_STEP = "step {number}"
 HEAD_BLOCKS = {"forward": head.latex_forward, "gradients": head.latex_gradients, "derivation": head.latex_derivation}
@@ -61,9 +66,20 @@ def messages() -> list[str]:
     """Texts the directives put on pages, to be translated in the ``sphinx`` catalog."""
     plots = [m for plot in plotting.PLOTS.values() for m in plot.messages]
     worked_texts = [h for group in WORKED_HEADERS for h in group] + [WORKED_NOTE, WORKED_STEP]
-    return list(dict.fromkeys([*diagram.messages(BUILTIN.values()), *TABLE_HEADERS, *worked_texts, *speed.HEADERS,
-                               *speed.MEMORY_HEADERS, *plots,
+    return list(dict.fromkeys([*diagram.messages(BUILTIN.values()), *theme.messages(), *TABLE_HEADERS, *worked_texts, *speed.HEADERS,
+                               *speed.MEMORY_HEADERS, *plots, SPEED_THREADS,
+                               *(cell.title for cell in known().values() if cell.title),
                                *analysis_plots.messages()]))
+
+
+def in_catalog(message: str) -> bool:
+    """Whether the loaded ``sphinx`` catalogs hold message (a name may translate to itself)."""
+    translator = locale.translators.get(("general", "sphinx"))
+    while translator is not None:
+        if message in getattr(translator, "_catalog", {}):
+            return True
+        translator = getattr(translator, "_fallback", None)
+    return False
 
 
 def name_list(argument: str | None) -> list[str]:
@@ -93,7 +109,7 @@ class EngineDirective(SphinxDirective):
     def translate(self, message: str) -> str:
         """The message in the page's language; a missing translation is a build warning."""
         text = str(_(message))
-        if text == message and self.config.language not in (None, "en"):
+        if text == message and self.config.language not in (None, "en") and not in_catalog(message):
             logger.warning(f"no {self.config.language} translation of {message!r}: update the catalogs "
                            "(see docs/README.md)", location=self.get_location())
         return text
@@ -212,8 +228,9 @@ class BpttIdentities(EquationsDirective):
 
 
 class CellDiagram(EngineDirective):
-    """``{cell-diagram} lstm``: one step drawn from the spec; ``:highlight: f`` greys out all but node f;
-    ``:unroll: 3`` draws the chain over three steps instead."""
+    """``{cell-diagram} lstm``: one step drawn from the spec, with a legend of its nodes; ``:highlight: f``
+    greys out all but node f; ``:unroll: 3`` draws the chain over three steps instead (``:losses:`` adds
+    the outputs' losses)."""
 
     required_arguments = 1
     option_spec: ClassVar[dict] = {"unroll": directives.positive_int, "losses": directives.flag,
@@ -221,18 +238,27 @@ class CellDiagram(EngineDirective):
 
     def run(self) -> list[nodes.Node]:
         cell = self.cell()
+        highlight = name_list(self.options.get("highlight"))
         try:
-            code = (diagram.unrolled_dot(cell, self.options["unroll"], self.translate, "losses" in self.options)
-                    if "unroll" in self.options
-                    else diagram.cell_dot(cell, self.translate, name_list(self.options.get("highlight"))))
+            if "unroll" in self.options:
+                losses = "losses" in self.options
+                drawn = diagram.unrolled_figure(cell, self.options["unroll"], losses)
+                legend = diagram.unrolled_legend(cell, self.translate, losses)
+                description = self.translate(diagram.UNROLLED).format(name=cell.name, steps=self.options["unroll"])
+            else:
+                drawn = diagram.cell_figure(cell, self.translate, highlight)
+                legend = diagram.legend(cell, self.translate, highlight)
+                description = self.translate(diagram.ONE_STEP).format(name=cell.name)
         except SpecError as exc:
             raise self.error(str(exc)) from None
         self.note_engine()
-        node = graphviz()
-        node["code"] = code
-        node["options"] = {"docname": self.env.current_document.docname}
-        node["alt"] = cell.name
-        node["classes"] = ["cell-diagram"]
+        serial = self.env.new_serialno("cell-diagram")
+        uid = f"{self.env.current_document.docname.replace('/', '-')}-{serial}"
+        picture = svg.render(drawn, uid, description)
+        html = (f'<div class="diagram-scroll" tabindex="0">{picture}</div>'
+                f'<p class="diagram-legend">{svg.legend_html(legend)}</p>')
+        node = nodes.container(classes=["cell-diagram"])
+        node += nodes.raw("", html, format="html")
         self.add_name(node)
         return [node]
 
@@ -260,11 +286,19 @@ class ParamTable(EngineDirective):
         names = name_list(self.options.get("cells")) or list(BUILTIN)
         sizes = self.options.get("input-size", 128), self.options.get("hidden-size", 256)
         try:
-            rows = [[nodes.literal(text=name), *self.row(get(name), sizes)] for name in names]
+            rows = [[self.named(get(name)), *self.row(get(name), sizes)] for name in names]
         except SpecError as exc:
             raise self.error(str(exc)) from None
         self.note_engine()
         return [table([self.translate(h) for h in TABLE_HEADERS], rows)]
+
+    def named(self, cell) -> nodes.Node:
+        """The cell's name as code, with its title in the page's language below it."""
+        entry = nodes.inline()
+        entry += nodes.literal(text=cell.name)
+        if cell.title:
+            entry += nodes.inline("", self.translate(cell.title), classes=["cell-title"])
+        return entry
 
     @staticmethod
     def row(cell, sizes: tuple[int, int]) -> list[nodes.Node]:
@@ -384,6 +418,8 @@ class SpeedTable(EngineDirective):
             return [table([self.translate(h) for h in speed.MEMORY_HEADERS], body)]
         self.env.note_dependency(str(ROOT / speed.DATA))
         machine, rows = speed.load()
+        machine = re.sub(r"\b(\d+) threads each\b", lambda m: self.translate(SPEED_THREADS).format(threads=m[1]),
+                         machine)
         body = [[nodes.Text(text) for text in row] for row in speed.table_rows(rows)]
         note = nodes.paragraph("", machine, classes=["engine-machine"])
         note["translatable"] = False  # the machine the numbers were measured on, not prose
@@ -469,6 +505,18 @@ def localise_title(app: Sphinx, config) -> None:
         config.html_title = title[1]
 
 
+class TabLabels(SphinxTransform):
+    """Tab labels are messages like any other: given the tab's place in the source, the gettext builder
+    extracts them and the locale transform translates them."""
+
+    default_priority = 10  # before the locale transform (20)
+
+    def apply(self) -> None:
+        for container in self.document.findall(TabContainer):
+            for label in container.findall(nodes.label):
+                label.source, label.line = container.source or self.document["source"], container.line or 1
+
+
 class ChineseSearch(SearchChinese):
     """Chinese search (jieba) whose script names the stemmer it ships: Sphinx 9.0 asks for a
     ``ChineseStemmer`` that does not exist, and search never finishes (sphinx-doc/sphinx#14229)."""
@@ -484,8 +532,8 @@ def setup(app: Sphinx) -> dict:
                             "kernel-source": KernelSource, "kernel-api": KernelApi, "plot": Plot,
                             "speed-table": SpeedTable, "analysis-table": AnalysisTable}.items():
         app.add_directive(name, directive)
-    app.setup_extension("sphinx.ext.graphviz")
     app.add_search_language(ChineseSearch)
+    app.add_transform(TabLabels)
     app.connect("config-inited", localise_title)
     app.connect("builder-inited", collect_messages)
     app.connect("builder-inited", check_mathjax)

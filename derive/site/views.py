@@ -63,7 +63,7 @@ class NotationTable(EngineDirective):
         body = [[nodes.literal(text=name), *(math(v) if v else nodes.Text("—") for v in views)]
                 for name, views in rosetta_rows(self.arguments[0])]
         self.note_engine()
-        return [table([self.translate(HEADERS[0]), *(v.name for v in notation.NOTATIONS.values())], body)]
+        return [table([self.translate(HEADERS[0]), *(self.translate(v.label) for v in notation.NOTATIONS.values())], body)]
 
 
 class GateOrders(EngineDirective):
@@ -80,7 +80,7 @@ class GateOrders(EngineDirective):
         for framework, orders in notation.GATE_ORDERS.items():
             for cell, gates in orders.items():
                 symbols = ", ".join(view.base(cell, g) for g in gates)
-                rows.append([nodes.Text(framework), nodes.literal(text=cell), math(symbols)])
+                rows.append([nodes.Text(self.translate(framework)), nodes.literal(text=cell), math(symbols)])
         self.note_engine()
         return [table([self.translate(h) for h in HEADERS[1:4]], rows)]
 
@@ -123,7 +123,7 @@ class ErratumEquations(EquationsDirective):
 def collect_messages(app: Sphinx) -> None:
     """With the gettext builder: add the table headers to sphinx.pot."""
     if app.builder.name == "gettext":
-        for message in HEADERS:
+        for message in [*HEADERS, *(v.label for v in notation.NOTATIONS.values()), *notation.GATE_ORDERS]:
             app.builder.catalogs["sphinx"].add(message, MsgOrigin("derive/site/views.py", 0))
 
 

@@ -1,90 +1,134 @@
-"""Diagrams drawn from the cell specs: every node and edge of the spec appears, labels are translated."""
+"""Diagrams laid out from the cell specs: every operation and every input of the spec is drawn, nothing a
+reader would trip over (wires through shapes, wires on top of each other, labels over things), the carried
+states run straight along the top, texts are translated, and the SVG is well formed."""
 
-import re
-import shutil
-import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
 from derive import cells
-from derive.emit import diagram
+from derive.cells import specfile
 from derive.cells.spec import SpecError, define
+from derive.emit import diagram, svg
+from derive.emit.figure import SUB, Figure
+
+DATA = Path(__file__).parents[1] / "data"
+DOCS = Path(__file__).parents[2] / "docs"
+SPEC_FILES = sorted([*DATA.glob("*.toml"), *DOCS.rglob("*.toml")])
+ALL = [*(cells.get(name) for name in cells.known()), *(specfile.load(p) for p in SPEC_FILES)]
+IDS = [cell.name for cell in ALL]
+MGU = define("mgu_user", states="h", equations="""
+    f = sigmoid(W_f @ x + U_f @ h_prev + b_f)  # forget gate
+    q = f * h_prev                             # gated state
+    n = tanh(W_n @ x + U_n @ q + b_n)          # candidate
+    h = (1 - f) * h_prev + f * n               # hidden state
+""")
 
 
-def edges(dot: str) -> list[tuple[str, str, str]]:
-    """(tail label, head label, weight) for every edge, with node ids replaced by their labels."""
-    labels = dict(re.findall(r"^  (n\d+) \[label=<(.*?)>, shape", dot, flags=re.M))
-    found = re.findall(r"^  (n\d+) -> (n\d+)(?: \[label=<(.*?)>[],])?", dot, flags=re.M)
-    return [(labels[a], labels[b], w) for a, b, w in found]
+def texts(figure: Figure) -> set[str]:
+    return {"".join(t for t, _ in label.runs) for label in figure.labels}
 
 
-@pytest.mark.parametrize("cell", list(cells.BUILTIN))
-def test_every_role_weight_and_state_is_drawn(cell):
-    spec = cells.get(cell)
-    dot = diagram.cell_dot(spec)
-    for node in spec.nodes:
-        assert f"{diagram.symbol(node.name)} {node.role}" in dot, node.name
-    weights = {w for _, _, w in edges(dot) if w}
-    assert weights == {diagram.symbol(w, "") for w in spec.weights}
-    for state in spec.states:
-        assert f"<I>{state}</I><SUB>t−1</SUB>" in dot and f"<I>{state}</I><SUB>t</SUB>>" in dot
+def arriving(figure: Figure, shape) -> int:
+    """Wires whose last point is on the edge of shape."""
+    left, top, right, bottom = shape.box()
+    return sum(1 for w in figure.wires if w.arrow and left - 0.5 <= w.points[-1][0] <= right + 0.5
+               and top - 0.5 <= w.points[-1][1] <= bottom + 0.5)
 
 
-def test_lstm_forget_gate_reads_the_input_and_previous_hidden_state():
-    into_forget = [(tail, w) for tail, head, w in edges(diagram.cell_dot(cells.get("lstm"))) if "forget gate" in head]
-    assert into_forget == [("<I>x</I><SUB>t</SUB>", "<I>W</I><SUB>f</SUB>"),
-                           ("<I>h</I><SUB>t−1</SUB>", "<I>U</I><SUB>f</SUB>")]
+@pytest.mark.parametrize("cell", [*ALL, MGU], ids=[*IDS, "user"])
+def test_nothing_a_reader_trips_over(cell):
+    assert diagram.cell_figure(cell).crossings() == []
 
 
-def test_gru_variants_differ_where_the_reset_gate_acts():
-    torch_style = edges(diagram.cell_dot(cells.get("gru")))
-    cho = edges(diagram.cell_dot(cells.get("gru_cho")))
-    # PyTorch: U_n multiplies h_{t-1}, then the reset gate scales the product
-    assert ("<I>h</I><SUB>t−1</SUB>", '<FONT POINT-SIZE="15">⊙</FONT>', "<I>U</I><SUB>n</SUB>") in torch_style
-    # Cho: the reset gate scales h_{t-1} first (node q), then U_n multiplies it
-    assert any("reset state" in tail and "candidate" in head and w == "<I>U</I><SUB>n</SUB>" for tail, head, w in cho)
+@pytest.mark.parametrize("cell", ALL, ids=IDS)
+def test_every_operation_gets_each_of_its_inputs(cell):
+    figure = diagram.cell_figure(cell)
+    elements = diagram.Elements(cell).items
+    assert [s.key for s in figure.shapes] == list(elements)
+    for shape in figure.shapes:
+        assert arriving(figure, shape) == len(elements[shape.key].inputs), (shape.key, elements[shape.key])
 
 
-def test_labels_are_translated():
-    names = {"forget gate": "遗忘门", "cell state": "细胞状态"}
-    dot = diagram.cell_dot(cells.get("lstm"), lambda m: names.get(m, m))
-    assert "遗忘门" in dot and "细胞状态" in dot and "forget gate" not in dot
+@pytest.mark.parametrize("cell", ALL, ids=IDS)
+def test_inputs_come_in_on_the_left_and_states_leave_on_the_right(cell):
+    figure = diagram.cell_figure(cell)
+    shapes_left = min(s.box()[0] for s in figure.shapes)
+    shapes_right = max(s.box()[2] for s in figure.shapes)
+    read = {f"{s}t−1" for node in cell.nodes for s in cell.states if f"{s}_prev" in node.text} | {"xt"}
+    for label in figure.labels:
+        name = "".join(t for t, _ in label.runs)
+        if name in read:
+            assert label.anchor == "end" and label.x < shapes_left, name
+    exits = {label_name: label for label in figure.labels if (label_name := "".join(t for t, _ in label.runs))
+             in {f"{s}t" for s in cell.states}}
+    assert set(exits) == {f"{s}t" for s in cell.states}
+    assert all(label.anchor == "start" and label.x > shapes_right for label in exits.values())
+    assert read <= texts(figure)
 
 
-def test_messages_cover_every_label():
+def test_the_lstm_cell_state_is_a_straight_line_along_the_top():
+    figure = diagram.cell_figure(cells.get("lstm"))
+    elements = diagram.Elements(cells.get("lstm")).items
+    on_line = [s for s in figure.shapes if elements[s.key].owner == "c"
+               and elements[s.key].glyph in "⊙+" and s.y == min(t.y for t in figure.shapes)]
+    assert len(on_line) == 2  # forget f ⊙ c_{t-1}, then + i ⊙ g, both on the top line
+    top = on_line[0].y
+    line = [w for w in figure.wires if all(y == top for _, y in w.points)]
+    assert min(x for w in line for x, _ in w.points) < min(s.box()[0] for s in figure.shapes)  # from c_{t-1}
+    assert max(x for w in line for x, _ in w.points) > max(s.box()[2] for s in figure.shapes)  # to c_t
+    gates = [s for s in figure.shapes if s.kind == "box"]
+    assert len(gates) == 4 and len({s.y for s in gates}) == 1 and all(s.y > top for s in gates)
+
+
+def test_the_gru_hidden_state_is_the_line_and_the_rnn_has_none():
+    gru = diagram.cell_figure(cells.get("gru"))
+    assert {s.y for s in gru.shapes if s.glyph_text() == "+"} == {min(s.y for s in gru.shapes)}
+    rnn = diagram.cell_figure(cells.get("rnn"))
+    assert [s.kind for s in rnn.shapes] == ["box"]
+
+
+def test_highlight_greys_out_the_rest_and_unknown_names_are_refused():
+    lstm = cells.get("lstm")
+    elements = diagram.Elements(lstm).items
+    figure = diagram.cell_figure(lstm, highlight=["f"])
+    assert {s.key for s in figure.shapes if not s.faded} == {k for k, e in elements.items() if e.owner == "f"}
+    assert [faded for _, _, faded in diagram.legend(lstm, highlight=["f"])] == [n.name != "f" for n in lstm.nodes]
+    with pytest.raises(SpecError, match="no node w to highlight"):
+        diagram.cell_figure(lstm, highlight=["w"])
+
+
+def test_roles_are_translated_and_listed_for_the_catalog():
+    names = {"forget gate": "遗忘门"}
+    legend = diagram.legend(cells.get("lstm"), lambda m: names.get(m, m))
+    assert ("遗忘门" in [text for _, text, _ in legend]) and ("forget gate" not in [text for _, text, _ in legend])
+    assert "gated state" in diagram.messages([MGU])
     assert set(diagram.messages(cells.BUILTIN.values())) >= {n.role for c in cells.BUILTIN.values() for n in c.nodes}
 
 
-def test_highlight_greys_out_the_rest():
-    dot = diagram.cell_dot(cells.get("lstm"), highlight=["f"])
-    forget = next(line for line in dot.splitlines() if "forget gate" in line)
-    output = next(line for line in dot.splitlines() if "output gate" in line)
-    assert "#fde9b5" in forget and "#f4f4f4" in output
-    with pytest.raises(SpecError, match="no node w to highlight"):
-        diagram.cell_dot(cells.get("lstm"), highlight=["w"])
-
-
-def test_unrolled_chain():
-    dot = diagram.unrolled_dot(cells.get("rnn"), 3)
-    assert dot.count("<B>rnn</B>") == 3 and "the same weights at every step" in dot
+def test_the_unrolled_chain_has_inputs_outputs_and_losses():
+    rnn = cells.get("rnn")
+    figure = diagram.unrolled_figure(rnn, 3, losses=True)
+    assert {"x1", "x2", "x3", "h1", "h2", "h3", "y1", "y3", "h0"} <= texts(figure)
+    assert [s.label.runs for s in figure.shapes if s.fill == "loss"][0] == (("L", "i"),)
+    assert len([s for s in figure.shapes if s.fill == "loss"]) == 4  # ℓ_1..ℓ_3 and L
+    assert figure.crossings() == []
+    assert diagram.unrolled_figure(cells.get("lstm"), 3).crossings() == []
+    weights = "".join(t for t, _ in diagram.unrolled_legend(rnn, losses=True)[0][0])
+    assert weights == "Wh, Uh, V"
     with pytest.raises(SpecError, match="steps must be 1 to 8"):
-        diagram.unrolled_dot(cells.get("rnn"), 0)
+        diagram.unrolled_figure(rnn, 0)
 
 
-def test_a_user_cell_is_drawn():
-    mgu = define("mgu", states="h", equations="""
-        f = sigmoid(W_f @ x + U_f @ h_prev + b_f)  # forget gate
-        q = f * h_prev                             # gated state
-        n = tanh(W_n @ x + U_n @ q + b_n)          # candidate
-        h = (1 - f) * h_prev + f * n               # hidden state
-    """)
-    assert "gated state" in diagram.messages([mgu])
-    assert any("gated state" in tail and "candidate" in head for tail, head, _ in edges(diagram.cell_dot(mgu)))
-
-
-@pytest.mark.skipif(not shutil.which("dot"), reason="Graphviz is not installed: bash setup.sh (or apt-get install graphviz)")
-@pytest.mark.parametrize("cell", list(cells.BUILTIN))
-def test_graphviz_renders_it(cell):
-    svg = subprocess.run(["dot", "-Tsvg"], input=diagram.cell_dot(cells.get(cell)), capture_output=True,
-                         text=True, check=True).stdout
-    assert svg.count("<g id=\"node") == diagram.cell_dot(cells.get(cell)).count(", shape=")
+@pytest.mark.parametrize("cell", ALL[:3], ids=IDS[:3])
+def test_the_svg_is_well_formed_and_keeps_its_text_readable(cell):
+    figure = diagram.cell_figure(cell)
+    text = svg.render(figure, "x", "one step")
+    root = ET.fromstring(text)
+    assert root.get("viewBox") == f"0 0 {round(figure.width)} {round(figure.height)}"
+    sizes = [float(e.get("font-size")) for e in root.iter() if e.get("font-size")]
+    assert min(sizes) == SUB
+    min_width = float(root.get("style").removeprefix("min-width:").removesuffix("px"))
+    assert min_width / round(figure.width) * SUB >= 0.7 * 16  # never below 70 % of 16 px body text
+    assert len([e for e in root.iter() if e.tag.endswith("marker")]) == 2
