@@ -29,6 +29,7 @@ gettext_uuid = False
 # Math typeset in the browser by MathJax 3 served from _static (copied from node_modules by the extension).
 mathjax_path = "mathjax/tex-chtml.js"
 math_number_all = False
+smartquotes_action = "qe"  # quotes and ellipses; "--" stays as written (post--memorization-in-rnns)
 
 html_theme = "furo"
 template_bridge = "derive.site.theme.TranslatedTemplates"  # the theme's fixed texts, translated

@@ -7,6 +7,7 @@ through the site's ``sphinx`` catalog; numbers come only from the data files.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,25 +47,34 @@ def figure(name: str):
     return plotting.register(name, LABELS[name], (records.path(name),))
 
 
-def panels(count: int, width: float = 4.2):
-    """A figure with ``count`` axes side by side."""
-    fig, axes = plotting.pyplot().subplots(1, count, figsize=(width * count, 3.4), squeeze=False)
+def panels(count: int):
+    """A figure with ``count`` axes side by side, as wide as the text column."""
+    fig, axes = plotting.pyplot().subplots(1, count, figsize=(plotting.WIDTH, 3.6), squeeze=False)
     return fig, list(axes[0])
+
+
+def decades(value: float, _position=None) -> str:
+    """A tick on a logarithmic axis: ``1e−4``, ``1``, ``1e2``."""
+    if value <= 0:
+        return ""
+    exponent = round(math.log10(value))
+    return "1" if exponent == 0 else f"1e{exponent}".replace("-", "−")
 
 
 def log_axis(ax, xlabel: str, ylabel: str, title: str = "") -> None:
     """Logarithmic y axis, labels already translated."""
     ax.set_yscale("log")
-    ax.set_xlabel(xlabel, fontsize=8)
-    ax.set_ylabel(ylabel, fontsize=8)
-    ax.set_title(title, fontsize=9)
-    ax.tick_params(labelsize=7)
+    ax.yaxis.set_major_formatter(decades)  # 1e−4 at the size of the other labels, not a small superscript
+    ax.yaxis.set_minor_formatter(lambda _value, _position: "")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)
 
 
 def finish(fig, legend_ax, **legend):
     """Legend on one axis, tight layout; the figure."""
-    legend_ax.legend(fontsize=7, **legend)
+    legend_ax.legend(**legend)
     fig.tight_layout()
     return fig
 
@@ -125,7 +135,7 @@ def draw_recurrent_init(translate: Translate):
             ax.plot(lags(curve), found["spectral radius"] ** lags(curve), color=color, linestyle="--", linewidth=0.8)
         log_axis(ax, translate(LAG), translate(NORM), translate(LABELS["recurrent-init"][2]).format(scale=f"{scale:g}"))
         ax.set_ylim(1e-12, 1e6)
-    return finish(fig, axes[0], title=translate(LABELS["recurrent-init"][6]), title_fontsize=7)
+    return finish(fig, axes[0], title=translate(LABELS["recurrent-init"][6]))
 
 
 @figure("clipping")
@@ -154,7 +164,7 @@ def draw_adding(translate: Translate):
     runs = records.load("adding")["runs"]
     lengths = records.ADDING_LENGTHS
     columns = (len(lengths) + 2) // 2
-    fig, grid = plotting.pyplot().subplots(2, columns, figsize=(2.6 * columns, 5.6), squeeze=False)
+    fig, grid = plotting.pyplot().subplots(2, columns, figsize=(plotting.WIDTH, 6.4), squeeze=False)
     axes = list(grid.flat)
     colors = {run_label(translate, label): color for label, color in COLORS.items()}
     for ax, T in zip(axes, lengths):
@@ -164,14 +174,14 @@ def draw_adding(translate: Translate):
         log_axis(ax, translate(LABELS["adding"][0]), "", translate(f"length {T}"))
         ax.set_ylim(1e-4, 2)
     for ax in axes[::columns]:
-        ax.set_ylabel(translate(LABELS["adding"][1]), fontsize=8)
+        ax.set_ylabel(translate(LABELS["adding"][1]))
     key = axes[len(lengths)]
     for label in runs:
         key.plot([], [], color=COLORS[label], label=run_label(translate, label))
     key.plot([], [], color="grey", linestyle="--", linewidth=0.8, label=translate(LABELS["adding"][2]))
     for ax in axes[len(lengths):]:
         ax.axis("off")
-    key.legend(loc="center", fontsize=8)
+    key.legend(loc="center")
     fig.tight_layout()
     return fig
 
@@ -189,7 +199,7 @@ def draw_truncation(translate: Translate):
         log_axis(ax, translate(LABELS["truncation"][0]), translate(ylabel), translate(TASK_TITLES[task]))
         if task == "copy":  # a narrow range: a linear axis reads better
             ax.set_yscale("linear")
-        ax.legend(fontsize=7)
+        ax.legend()
     fig.tight_layout()
     return fig
 

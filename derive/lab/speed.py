@@ -59,16 +59,16 @@ def draw(translate: plotting.Translate):
     plt = plotting.pyplot()
     _, rows = load()
     dtypes = list(dict.fromkeys(r.dtype for r in rows))
-    fig, axes = plt.subplots(len(dtypes), 1, figsize=(8, 3.2 * len(dtypes)), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(len(dtypes), 1, figsize=(plotting.WIDTH, 3.6 * len(dtypes)), sharey=True, squeeze=False)
     for ax, dtype in zip(axes[:, 0], dtypes):
         mine = [r for r in rows if r.dtype == dtype]
         x = range(len(mine))
         ax.bar([i - 0.2 for i in x], [r.ratio("ours_fb", "floor_fb") for r in mine], 0.4, label=translate(LABELS[0]))
         ax.bar([i + 0.2 for i in x], [r.ratio("ours_fb", "torch_fb") for r in mine], 0.4, label=translate(LABELS[1]))
         ax.axhline(1.0, color="black", linewidth=0.8)
-        ax.set_xticks(list(x), [f"{r.cell}\n{', '.join(map(str, r.shape))}" for r in mine], fontsize=7)
-        ax.set_title(dtype, fontsize=10)
-        ax.set_ylabel(translate(LABELS[2]), fontsize=8)
-    axes[0, 0].legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
+        ax.set_xticks(list(x), [f"{r.cell}\n{r.shape[0]}, {r.shape[1]}\n{r.shape[2]}, {r.shape[3]}" for r in mine])
+        ax.set_title(dtype)
+        ax.set_ylabel(translate(LABELS[2]))
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper center", ncol=2, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     return fig

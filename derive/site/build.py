@@ -1,7 +1,7 @@
 """The main job: regenerate the engine output, then build the reference site in every language.
 
-``gated-rnn site`` writes ``_build/html/<language>/`` for each language and a small root page
-``_build/html/index.html`` linking them. ``--catalogs`` refreshes the translation catalogs instead.
+``gated-rnn site`` writes ``_build/html/<language>/`` for each language and a landing page
+``_build/html/index.html`` (:mod:`derive.site.landing`) leading into them. ``--catalogs`` refreshes the translation catalogs instead.
 """
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from html import escape
 from pathlib import Path
 
 from derive.emit import files as generate
 from derive.paths import repository
+
+from . import landing
 
 ROOT = repository("building the site")
 DOCS = ROOT / "docs"
@@ -74,31 +75,9 @@ def build(out: Path, languages: list[str]) -> dict[str, float]:
     timings["sphinx"] = time.perf_counter() - start
     if failed:
         raise SiteError("sphinx-build failed:\n" + "\n".join(failed))
-    (out / "index.html").write_text(root_page(languages), encoding="utf-8")
+    (out / "index.html").write_text(landing.page({lang: LANGUAGES[lang] for lang in languages}, LOCALES),
+                                    encoding="utf-8")
     return timings
-
-
-def root_page(languages: list[str]) -> str:
-    """A page linking the home page of each language, each link written in its own language."""
-    links = "\n".join(f'    <li><a href="{lang}/index.html" hreflang="{lang.replace("_", "-")}" '
-                      f'lang="{lang.replace("_", "-")}">{escape(LANGUAGES[lang][1])} · {escape(LANGUAGES[lang][0])}</a></li>'
-                      for lang in languages)
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>{escape(LANGUAGES['en'][1])}</title>
-  <style>body {{ font-family: "Noto Sans CJK SC", sans-serif; max-width: 36rem; margin: 4rem auto; line-height: 1.8; }}</style>
-</head>
-<body>
-  <h1>{escape(LANGUAGES['en'][1])}</h1>
-  <ul>
-{links}
-  </ul>
-</body>
-</html>
-"""
 
 
 def update_catalogs(out: Path) -> None:

@@ -45,7 +45,7 @@ from derive.lab import plots as analysis_plots
 from derive.lab import plotting, speed, worked
 from derive.paths import PACKAGE, generated, repository
 
-from . import theme
+from . import landing, references, search_terms, theme
 from .build import LANGUAGES, MATHJAX_FILES, MATHJAX_SOURCE
 
 ROOT = repository("building the site")
@@ -66,7 +66,7 @@ def messages() -> list[str]:
     """Texts the directives put on pages, to be translated in the ``sphinx`` catalog."""
     plots = [m for plot in plotting.PLOTS.values() for m in plot.messages]
     worked_texts = [h for group in WORKED_HEADERS for h in group] + [WORKED_NOTE, WORKED_STEP]
-    return list(dict.fromkeys([*diagram.messages(BUILTIN.values()), *theme.messages(), *TABLE_HEADERS, *worked_texts, *speed.HEADERS,
+    return list(dict.fromkeys([*diagram.messages(BUILTIN.values()), *theme.messages(), *landing.messages(), *TABLE_HEADERS, *worked_texts, *speed.HEADERS,
                                *speed.MEMORY_HEADERS, *plots, SPEED_THREADS,
                                *(cell.title for cell in known().values() if cell.title),
                                *analysis_plots.messages()]))
@@ -534,6 +534,9 @@ def setup(app: Sphinx) -> dict:
         app.add_directive(name, directive)
     app.add_search_language(ChineseSearch)
     app.add_transform(TabLabels)
+    app.add_transform(references.CitationLinks)
+    app.add_directive("references", references.References)
+    app.add_directive("search-terms", search_terms.SearchTerms)
     app.connect("config-inited", localise_title)
     app.connect("builder-inited", collect_messages)
     app.connect("builder-inited", check_mathjax)
