@@ -52,6 +52,7 @@ class Element:
     glyph: str
     inputs: list[tuple[Source, str]]  # each source with how it enters: "weighted", "peephole" or "direct"
     node: str = ""  # the spec node it computes, if it is a node's last operation
+    weight: str = ""  # a weight matrix alone, applied where an operation (not a layer) reads it
     owner: str = ""  # the spec node it belongs to
     lane: str = ""  # the carried state whose line it sits on
     level: int = 0
@@ -129,8 +130,10 @@ class Elements:
 
     def value(self, expr: spec.Expr) -> Source:
         """The element (made now if needed) or input that yields expr."""
-        if isinstance(expr, MatMul):
-            return self.reference(expr.source)
+        if isinstance(expr, MatMul):  # a product with a matrix inside an operation: a box of its own
+            source = self.add("gate", "", [(self.reference(expr.source), "weighted")])
+            self.items[source[1]].weight = expr.weight
+            return source
         if isinstance(expr, (NodeRef, PrevRef)):
             return self.reference(expr)
         operands: list[spec.Expr]
@@ -359,7 +362,19 @@ class _CellLayout:
         for state in self.cell.states:
             if state not in self.lanes:
                 self.draw_exit(state)
+        self.trim_bus_lines()
         return self.figure()
+
+    def trim_bus_lines(self) -> None:
+        """Each input line ends where its last layer taps it."""
+        for wire in self.router.wires:
+            y = wire.points[-1][1]
+            if wire.arrow or wire.points[-2][1] != y:
+                continue
+            taps = [p[0] for other in self.router.wires if other is not wire and other.net == wire.net
+                    for p in other.points[:1] if p[1] == y]
+            if taps:
+                wire.points[-1] = (max(taps), y)
 
     def on_lane_before(self, e: Element, source: Source) -> bool:
         """Whether source is the value on e's line just left of e (the line itself carries it in)."""
@@ -436,6 +451,10 @@ class _CellLayout:
         if e.y < s.y:  # e above: up the column, then along e's row into its side
             side = e.x - ew if e.x > s.x else e.x + ew
             options.append([(s.x, s.y - sh), (s.x, e.y), (side, e.y)])
+            if e.kind == "op" and e.x > s.x:  # or along a channel below e, then up into its side
+                hook = e.x - ew - 9
+                options += [[(s.x, s.y - sh), (s.x, y), (hook, y), (hook, e.y), (e.x - ew, e.y)]
+                            for y in (self.channel(e, +1, k) for k in range(4))]
             x = self.port(e, "bottom")
             for k in range(4):
                 y = self.channel(e, +1, k)
@@ -491,9 +510,11 @@ class _CellLayout:
         found = []
         for e in self.items.values():
             w, h = e.half
-            glyph = Label(e.x, e.y + 5.5, ((e.glyph, ""),), "middle", self.faded(e), GLYPH_SMALL if len(e.glyph) > 2 else FONT)
+            runs = symbol(e.weight, "") if e.weight else ((e.glyph, ""),)
+            glyph = Label(e.x, e.y + 5.5, runs, "middle", self.faded(e), GLYPH_SMALL if len(e.glyph) > 2 else FONT)
+            fill = "linear" if e.weight else "layer" if e.kind == "gate" else "op"
             found.append(Shape("box" if e.kind == "gate" else "circle" if w == h else "pill", e.x, e.y, 2 * w, 2 * h, glyph,
-                               "layer" if e.kind == "gate" else "op", self.faded(e), e.key))
+                               fill, self.faded(e), e.key))
         return found
 
     def figure(self) -> Figure:
@@ -541,7 +562,7 @@ def unrolled_legend(cell: Cell, translate: Translate = str,
                     losses: bool = False) -> list[tuple[tuple[Run, ...], str, bool]]:
     """What the unrolled diagram's symbols stand for: the shared weights, and with ``losses`` the loss terms."""
     weights: list[Run] = []
-    for weight in [*cell.weights, *(["V"] if losses else [])]:
+    for weight in cell.weights:
         weights += [*([(", ", "")] if weights else []), *symbol(weight, "")]
     found = [(tuple(weights), translate(SHARED_WEIGHTS), False)]
     if losses:
@@ -587,7 +608,7 @@ def unrolled_figure(cell: Cell, steps: int, losses: bool = False) -> Figure:
         figure.labels.append(Label(x, out_y + 2, symbol(cell.output, str(t))))
         if losses:
             figure.wires.append(Wire([(x, out_y - 16), (x, loss_y + RADIUS + 3)], f"h{t}"))
-            figure.labels.append(Label(x - 7, (out_y - 16 + loss_y + RADIUS) / 2 + 7, (("V", "i"),), "end"))
+            figure.labels.append(Label(x - 9, (out_y - 16 + loss_y + RADIUS) / 2 + 6, (("V", "i"),), "end"))
             figure.shapes.append(Shape("circle", x, loss_y, 2 * RADIUS + 6, 2 * RADIUS + 6,
                                        Label(x, loss_y + 5.5, (("ℓ", "i"), (str(t), "sub"))), "loss"))
             figure.wires.append(Wire([(x + 40, loss_y), (x + RADIUS + 3, loss_y)], f"y{t}"))

@@ -14,7 +14,7 @@ from derive.emit.figure import SUB, Figure, Label, Run, Shape, Wire
 
 FONT_FAMILY = "'Noto Sans CJK SC', 'Noto Sans', 'DejaVu Sans', sans-serif"
 INK, FADED_INK = "#222222", "#b4b4b4"
-FILLS = {"layer": "#fde9b5", "op": "#dbe9f7", "loss": "#f6dede"}
+FILLS = {"layer": "#fde9b5", "linear": "#eeeeee", "op": "#dbe9f7", "loss": "#f6dede"}
 FADED_FILL = "#f4f4f4"
 MIN_SCALE = 0.87  # narrower than this the text would be too small to read: the svg keeps this width and scrolls
 

@@ -52,7 +52,8 @@ ROOT = repository("building the site")
 ENGINE = sorted(p for stage in ("cells", "derivation", "emit", "site") for p in (PACKAGE / stage).glob("*.py"))
 WORKED_HEADERS = (("parameter", "value"), ("quantity",), ("gradient", "from the kernel", "from the printed lines"))
 SPEED_THREADS = "{threads} threads each"
-WORKED_NOTE = "largest difference between the last two columns"
+SPEC_HEADER = "{name}: states {states}"
+WORKED_NOTE = "largest difference between the last two columns: {value}"
 WORKED_STEP = "step {number}"
 HEAD_BLOCKS = {"forward": head.latex_forward, "gradients": head.latex_gradients, "derivation": head.latex_derivation}
 TABLE_HEADERS = ("cell", "parameters", "multiply-adds per step", "other arithmetic per step",
@@ -66,8 +67,8 @@ def messages() -> list[str]:
     """Texts the directives put on pages, to be translated in the ``sphinx`` catalog."""
     plots = [m for plot in plotting.PLOTS.values() for m in plot.messages]
     worked_texts = [h for group in WORKED_HEADERS for h in group] + [WORKED_NOTE, WORKED_STEP]
-    return list(dict.fromkeys([*diagram.messages(BUILTIN.values()), *theme.messages(), *landing.messages(), *TABLE_HEADERS, *worked_texts, *speed.HEADERS,
-                               *speed.MEMORY_HEADERS, *plots, SPEED_THREADS,
+    return list(dict.fromkeys([*diagram.messages(BUILTIN.values()), *theme.messages(), *landing.messages(), *references.messages(), *TABLE_HEADERS, *worked_texts, *speed.HEADERS,
+                               *speed.MEMORY_HEADERS, *plots, SPEED_THREADS, SPEC_HEADER,
                                *(cell.title for cell in known().values() if cell.title),
                                *analysis_plots.messages()]))
 
@@ -271,9 +272,11 @@ class CellSpec(EngineDirective):
     def run(self) -> list[nodes.Node]:
         cell = self.cell()
         width = max(len(n.name) for n in cell.nodes)
-        lines = [f"{n.name:<{width}} = {n.text}" + (f"  # {n.role}" if n.role else "") for n in cell.nodes]
+        lines = [f"{n.name:<{width}} = {n.text}" + (f"  # {self.translate(n.role)}" if n.role else "")
+                 for n in cell.nodes]  # the roles are prose: in the page's language
         self.note_engine()
-        return [literal(f"# {cell.name}: states {', '.join(cell.states)}\n" + "\n".join(lines), "python")]
+        header = self.translate(SPEC_HEADER).format(name=cell.name, states=", ".join(cell.states))
+        return [literal(f"# {header}\n" + "\n".join(lines), "python")]
 
 
 class ParamTable(EngineDirective):
@@ -310,8 +313,13 @@ class ParamTable(EngineDirective):
                  (symbolic.activations, numeric.activations),
                  (sympy.factor(2 * symbolic.matmul_macs + symbolic.elementwise),
                   2 * numeric.matmul_macs + numeric.elementwise)]
-        latex = [f"{sympy.latex(f)} = {n:,}".replace(",", "\\,") for f, n in pairs]
-        return [nodes.math(text, text) for text in latex]
+        cells = []
+        for formula, number in pairs:  # the formula, and under it its value at these sizes
+            value = f"= {number:,}".replace(",", "\\,")
+            entry = nodes.inline("", "", nodes.math(sympy.latex(formula), sympy.latex(formula)))
+            entry += nodes.inline("", "", nodes.math(value, value), classes=["count-value"])
+            cells.append(entry)
+        return cells
 
 
 class WorkedExample(EngineDirective):
@@ -339,7 +347,7 @@ class WorkedExample(EngineDirective):
                      for a in found.d.backward if not latex.is_noise(found.d, a)]
         gradients = [[nodes.math(text=p.name(k)), nodes.Text(numbers(found.kernel_grads[k])),
                       nodes.Text(numbers(v))] for k, v in found.line_grads.items()]
-        note = nodes.paragraph("", f"{self.translate(WORKED_NOTE)}: {found.largest_difference:.1e}")
+        note = nodes.paragraph("", self.translate(WORKED_NOTE).format(value=f"{found.largest_difference:.1e}"))
         note["translatable"] = False
         self.note_engine()
         return [table([self.translate(h) for h in WORKED_HEADERS[0]], params),

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from docutils import nodes
+from sphinx.locale import get_translation
 from sphinx.transforms import SphinxTransform
 from sphinx.util.docutils import SphinxDirective
 
@@ -19,14 +20,15 @@ from sphinx.util.docutils import SphinxDirective
 @dataclass(frozen=True)
 class Work:
     key: str
-    entry: str  # authors, year, title, where
+    entry: str  # authors, year, title, where: as published, in no other language
     url: str
     cited: str  # a regular expression matching its citations, English and Chinese
+    note: str = ""  # what it is, when the title does not say: translated
 
 
 def et_al(surname: str, year: int) -> str:
     """"Cho et al. 2014", "Cho et al. (2014)", "Cho 等人（2014）", "Cho 等 2014"."""
-    return rf"{surname}(?: et al\.,?| 等人?于?)\s*(?:\({year}\)|（{year}）|{year})"
+    return rf"{surname}(?: et al\.,?| 等人?于?[,，]?)\s*(?:\({year}\)|（{year}）|{year})"
 
 
 WORKS = (
@@ -57,25 +59,29 @@ WORKS = (
          "https://arxiv.org/abs/1603.09420", et_al("Zhou", 2016)),
     Work("westhuizen2018", "Jos van der Westhuizen, Joan Lasenby (2018). The unreasonable effectiveness of the "
          "forget gate.", "https://arxiv.org/abs/1804.04849", r"Westhuizen[^。.;；]{0,20}?2018"),
-    Work("olah2015", "Christopher Olah (2015). Understanding LSTM Networks (blog post).",
-         "https://colah.github.io/posts/2015-08-Understanding-LSTMs/", r"Olah(?:['’]s post| 的博文| 博文)"),
-    Work("britz2015", "Denny Britz (2015). Recurrent Neural Networks Tutorial, parts 1 to 4 (WildML).",
+    Work("olah2015", "Christopher Olah (2015). Understanding LSTM Networks.",
+         "https://colah.github.io/posts/2015-08-Understanding-LSTMs/", r"Olah(?:['’]s post| 的博文| 博文)",
+         "a blog post"),
+    Work("britz2015", "Denny Britz (2015). Recurrent Neural Networks Tutorial (WildML).",
          "https://dennybritz.com/posts/wildml/recurrent-neural-networks-tutorial-part-1/",
-         r"WildML (?:tutorial|教程)"),
-    Work("ng2018", "Andrew Ng. Sequence Models, course 5 of the Deep Learning Specialization (deeplearning.ai).",
-         "https://www.coursera.org/learn/nlp-sequence-models", r"(?:Andrew )?Ng['’]s course|吴恩达的?课程"),
-    Work("distill24", "distillpub/post--memorization-in-rnns, issue 24: the GRU diagram's update gate.",
+         r"WildML (?:tutorial|教程)", "a tutorial in four parts"),
+    Work("ng2018", "Andrew Ng. Sequence Models (deeplearning.ai).",
+         "https://www.coursera.org/learn/nlp-sequence-models", r"(?:Andrew )?Ng['’]s course|吴恩达的?课程",
+         "course 5 of the Deep Learning Specialization"),
+    Work("distill24", "distillpub/post--memorization-in-rnns#24.",
          "https://github.com/distillpub/post--memorization-in-rnns/issues/24",
-         r"distillpub/post--memorization-in-rnns(?:#24| issue 24| 第 24 号议题)"),
-    Work("learn2deeplearn44", "jinzishuai/learn2deeplearn, issue 44: the LSTM backward pass.",
+         r"distillpub/post--memorization-in-rnns(?:#24| issue 24| 第 24 号议题)", "an issue on the GRU diagram's gates"),
+    Work("learn2deeplearn44", "jinzishuai/learn2deeplearn#44.",
          "https://github.com/jinzishuai/learn2deeplearn/issues/44",
-         r"jinzishuai/learn2deeplearn(?: issue 44| 第 44 号议题)"),
-    Work("pytorch15875", "pytorch/pytorch, issue 15875: the GRU equations in the documentation.",
-         "https://github.com/pytorch/pytorch/issues/15875", r"pytorch/pytorch#15875"),
-    Work("learn_dl", "hanbt/learn_dl: code accompanying a Chinese series of posts on deep learning.",
-         "https://github.com/hanbt/learn_dl", r"hanbt/learn_dl"),
+         r"jinzishuai/learn2deeplearn(?: issue 44| 第 44 号议题)", "an issue on the LSTM backward pass"),
+    Work("pytorch15875", "pytorch/pytorch#15875.",
+         "https://github.com/pytorch/pytorch/issues/15875", r"pytorch/pytorch#15875",
+         "an issue on the GRU equations in the documentation"),
+    Work("learn_dl", "hanbt/learn_dl.", "https://github.com/hanbt/learn_dl", r"hanbt/learn_dl",
+         "the code of a Chinese series of posts on deep learning"),
 )
 # a line break in the source is a space in the text
+_ = get_translation("sphinx")
 SPACE = r"\s*"
 CITATION = re.compile("|".join(f"(?P<{w.key}>{w.cited.replace(' ', SPACE)})" for w in WORKS))
 BY_KEY = {w.key: w for w in WORKS}
@@ -135,14 +141,22 @@ def _ancestors(node: nodes.Node):
         parent = parent.parent
 
 
+def messages() -> list[str]:
+    """The notes on the works, for the translation catalog."""
+    return [work.note for work in WORKS if work.note]
+
+
 class References(SphinxDirective):
-    """``{references}``: every cited work, linked."""
+    """``{references}``: every cited work, linked, with its note in the page's language."""
 
     def run(self) -> list[nodes.Node]:
         items = nodes.bullet_list(classes=["references"])
         for work in WORKS:
             paragraph = nodes.paragraph()
             paragraph += nodes.reference(work.entry, work.entry, refuri=work.url)
+            if work.note:
+                paragraph += nodes.Text(f" ({_(work.note)})" if (self.config.language or "en") == "en"
+                                        else f"（{_(work.note)}）")
             item = nodes.list_item(ids=[f"ref-{work.key}"])
             item += paragraph
             items += item

@@ -1,6 +1,7 @@
 """What a reader types into the search box, and the page about it: ``{search-terms} lstm`` on a page adds
 index entries for the words readers use for that page's subject, in the page's language, with the
-synonyms of each language (单元状态, 记忆细胞 and 细胞状态 are one thing). Sphinx's search ranks a page whose
+synonyms of each language (单元状态, 记忆细胞 and 细胞状态 are one thing); a Chinese page also takes the
+English words, which Chinese readers type as often. Sphinx's search ranks a page whose
 index entry matches the query above every page that merely mentions it, so the page about the thing comes
 first. The entries also fill the site's general index.
 """
@@ -46,7 +47,8 @@ class SearchTerms(SphinxDirective):
         subject = SUBJECTS.get(self.arguments[0])
         if subject is None:
             raise self.error(f"search-terms: no subject {self.arguments[0]!r} (known: {', '.join(SUBJECTS)})")
-        words = subject.get(self.config.language or "en", subject["en"])
+        language = self.config.language or "en"
+        words = list(dict.fromkeys([*subject.get(language, ()), *subject["en"]]))  # readers also type English
         target = nodes.target("", "", ids=[f"search-{self.arguments[0]}"])
         index = addnodes.index(entries=[("single", word, target["ids"][0], "main", None) for word in words])
         return [index, target]

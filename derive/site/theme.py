@@ -9,6 +9,7 @@ template loader below translates them in each rendered page. The footer is the s
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from sphinx.jinja2glue import BuiltinTemplateLoader
@@ -24,13 +25,19 @@ FIXED_TEXTS = ("Toggle site navigation sidebar", "Toggle table of contents sideb
                "Auto light/dark, in light mode", "Auto light/dark, in dark mode")
 
 
+TOGGLE_SECTION = "Toggle navigation of {title}"
+NAVIGATION = re.compile(r'aria-label="Toggle navigation of ([^"]*)"')  # furo's sidebar, one per section
+
+
 def messages() -> list[str]:
     """The theme's texts, for the translation catalog."""
-    return list(dict.fromkeys([*THEME_MESSAGES, *FIXED_TEXTS]))
+    return list(dict.fromkeys([*THEME_MESSAGES, *FIXED_TEXTS, TOGGLE_SECTION]))
 
 
 def translate_fixed(html: str) -> str:
     """The page with the theme's fixed attribute values and icon titles in the build's language."""
+    template = escape(str(_(TOGGLE_SECTION)))
+    html = NAVIGATION.sub(lambda m: f'aria-label="{template.replace("{title}", m[1])}"', html)
     for text in FIXED_TEXTS:
         translated = escape(str(_(text)))
         html = html.replace(f'aria-label="{text}"', f'aria-label="{translated}"')
