@@ -53,6 +53,7 @@ class Experiment:
 # --- gradient norms against the lag -------------------------------------------------------------
 
 FLOW = {"T": 100, "batch": 32, "inputs": 8, "hidden": 32, "seed": 5}
+FLOW_DRAWS = 10  # weight draws (seeds FLOW["seed"] + 0 … 9) per cell on the gradient-flow page
 FLOW_CELLS = ("rnn", "lstm", "gru", "gru_cho")
 FORGET_BIASES = (0.0, 1.0, 3.0)
 RECURRENT_INITS = (("gaussian", 0.8), ("gaussian", 1.0), ("orthogonal", 1.0), ("orthogonal", 1.5))
@@ -60,9 +61,10 @@ INPUT_SCALES = records.INPUT_SCALES
 
 
 def flow_problem(cell: str, scheme: str = "torch", gain: float = 1.0, forget_bias: float | None = None,
-                 input_scale: float = 1.0) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Parameters (PyTorch's initialisation, then the options), inputs N(0, scale²) and unit directions for h_T."""
-    rng = np.random.default_rng(FLOW["seed"])
+                 input_scale: float = 1.0, draw: int = 0) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Parameters (PyTorch's initialisation, then the options), inputs N(0, scale²) and unit directions for h_T;
+    ``draw`` picks another seed for all of them."""
+    rng = np.random.default_rng(FLOW["seed"] + draw)
     cell_spec = get(cell)
     params = initialise.torch_default(cell_spec, FLOW["inputs"], FLOW["hidden"], rng)
     params = initialise.with_recurrent(cell_spec, params, scheme, gain, rng)
@@ -73,11 +75,30 @@ def flow_problem(cell: str, scheme: str = "torch", gain: float = 1.0, forget_bia
     return params, x, direction / np.linalg.norm(direction, axis=1, keepdims=True)
 
 
-def measure_cell(cell: str) -> dict:
-    """‖∂h_T/∂h_t‖ from the step Jacobians and ‖∂L/∂h_t‖ from the backward kernels, lags 1 … T."""
-    params, x, direction = flow_problem(cell)
+def measure_cell(cell: str, draw: int = 0) -> dict:
+    """‖∂h_T/∂h_t‖ from the step Jacobians and ‖∂L/∂h_t‖ from the backward kernels, lags 1 … T, for one draw
+    of weights, inputs and directions (each the median over the batch)."""
+    params, x, direction = flow_problem(cell, draw=draw)
     return {"jacobian": gradflow.state_gradient_norms(cell, params, x).tolist(),
             "backward": gradflow.loss_gradient_norms(cell, params, x, direction).tolist()}
+
+
+def over_draws(results: dict[str, Any]) -> dict:
+    """Per cell and measure: the median over the weight draws at every lag, the quartiles, and each draw."""
+    found: dict[str, dict] = {}
+    for key, curves in results.items():
+        cell, _ = key.split("/")
+        for measure, curve in curves.items():
+            found.setdefault(cell, {}).setdefault(measure, []).append(curve)
+    summary: dict[str, dict] = {}
+    for cell, measures in found.items():
+        summary[cell] = {}
+        for measure, draws in measures.items():
+            logs = np.log10(np.maximum(np.array(draws), 1e-300))  # quantiles of the logarithm: the same ranks
+            q25, median, q75 = (10 ** np.quantile(logs, q, axis=0) for q in (0.25, 0.5, 0.75))
+            summary[cell][measure] = {"median": median.tolist(), "q25": q25.tolist(), "q75": q75.tolist(),
+                                      "draws": draws}
+    return {"curves": summary}
 
 
 def measure_forget_bias(bias: float) -> dict:
@@ -180,8 +201,9 @@ def run_adding_chain(label: str) -> dict:
 
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
-    Experiment("gradient-flow", {**FLOW, "cells": FLOW_CELLS},
-               jobs_of(measure_cell, {c: {"cell": c} for c in FLOW_CELLS}), curves),
+    Experiment("gradient-flow", {**FLOW, "seed": f"{FLOW['seed']} + draw", "draws": FLOW_DRAWS, "cells": FLOW_CELLS},
+               jobs_of(measure_cell, {f"{c}/{d}": {"cell": c, "draw": d} for c in FLOW_CELLS
+                                      for d in range(FLOW_DRAWS)}), over_draws),
     Experiment("forget-bias", {**FLOW, "biases": FORGET_BIASES},
                jobs_of(measure_forget_bias, {f"{b:g}": {"bias": b} for b in FORGET_BIASES}), curves),
     Experiment("recurrent-init", {**FLOW, "inits": RECURRENT_INITS, "input scales": INPUT_SCALES},

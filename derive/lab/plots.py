@@ -26,7 +26,8 @@ LAG = "lag T − t (steps)"
 NORM = "norm (median over the batch)"
 LABELS = {
     "gradient-flow": (LAG, NORM, "from h_T back to h_t: product of the step Jacobians",
-                      "dL/dh_t from the backward kernels, L reading h_T"),
+                      "dL/dh_t from the backward kernels, L reading h_T",
+                      "norm (median of 10 draws)"),
     "forget-bias": (LAG, NORM, "from h_T back to h_t", "from h_T back to c_t", "forget-gate bias {value}"),
     "recurrent-init": (LAG, NORM, "inputs of scale {scale}", "{scheme}, gain {gain}", "Gaussian", "orthogonal",
                        "dashed: spectral radius to the power of the lag"),
@@ -91,13 +92,17 @@ def lags(curve: list) -> np.ndarray:
 
 @figure("gradient-flow")
 def draw_gradient_flow(translate: Translate):
-    """RNN, LSTM and both GRUs: the norm of the gradient reaching h_t, two ways."""
+    """RNN, LSTM and both GRUs: the norm of the gradient reaching h_t, two ways; the median over the weight
+    draws as a line, their interquartile range as a band."""
     data = records.load("gradient-flow")["curves"]
     fig, axes = panels(2)
-    for ax, key, title in zip(axes, ("jacobian", "backward"), LABELS["gradient-flow"][2:]):
+    for ax, key, title in zip(axes, ("jacobian", "backward"), LABELS["gradient-flow"][2:4]):
         for cell, curves in data.items():
-            ax.plot(lags(curves[key]), curves[key], label=cell, color=COLORS[cell])
-        log_axis(ax, translate(LAG), translate(NORM), translate(title))
+            summary = curves[key]
+            k = lags(summary["median"])
+            ax.fill_between(k, summary["q25"], summary["q75"], color=COLORS[cell], alpha=0.25, linewidth=0)
+            ax.plot(k, summary["median"], label=cell, color=COLORS[cell])
+        log_axis(ax, translate(LAG), translate(LABELS["gradient-flow"][4]), translate(title))
     return finish(fig, axes[0])
 
 
@@ -228,7 +233,8 @@ COUNT_SIZES = (128, 256)  # D, H of the counts table (as on the LSTM vs GRU page
 def gradient_flow_rows(translate: Translate) -> list[list[str]]:
     """Per cell: the norm from the Jacobian products at a few lags."""
     curves = records.load("gradient-flow")["curves"]
-    return [[cell, *(number(c["jacobian"][k - 1]) for k in FLOW_LAGS)] for cell, c in curves.items()]
+    return [[cell, *(f"{number(c['jacobian']['median'][k - 1])} ({number(c['jacobian']['q25'][k - 1])} – "
+                     f"{number(c['jacobian']['q75'][k - 1])})" for k in FLOW_LAGS)] for cell, c in curves.items()]
 
 
 def forget_bias_rows(translate: Translate) -> list[list[str]]:
