@@ -32,7 +32,8 @@ LABELS = {
     "recurrent-init": (LAG, NORM, "inputs of scale {scale}", "{scheme}, gain {gain}", "Gaussian", "orthogonal",
                        "dashed: spectral radius to the power of the lag"),
     "clipping": ("training step", "training loss (mean squared error)", "gradient norm before clipping",
-                 *records.CLIPS),
+                 *records.CLIPS, "recurrent weights", "output layer", "{run}: {group}",
+                 "spectral norm of U_h"),
     "adding": ("training step", "mean squared error on held-out sequences", "always answering 1",
                *(f"length {T}" for T in records.ADDING_LENGTHS),
                *(label for label in records.ADDING_CELLS if label not in BUILTIN)),
@@ -145,14 +146,24 @@ def draw_recurrent_init(translate: Translate):
 
 @figure("clipping")
 def draw_clipping(translate: Translate):
-    """The exploding RNN run with and without global-norm clipping: loss and gradient norm per step."""
+    """The exploding RNN run with and without global-norm clipping: loss, the gradient norms of the recurrent
+    weights and of the output layer, and the largest singular value of the recurrent weights, per step."""
     runs = records.load("clipping")["runs"]
-    fig, axes = panels(2)
-    for ax, key, ylabel in zip(axes, ("loss", "grad_norm"), LABELS["clipping"][1:3]):
-        for (label, run), color in zip(runs.items(), ("#d62728", "#1f77b4")):
-            values = np.array([np.nan if v is None else v for v in run[key]], dtype=float)
-            ax.plot(lags(values), values, color=color, linewidth=0.9, label=translate(label))
-        log_axis(ax, translate(LABELS["clipping"][0]), translate(ylabel))
+    labels = LABELS["clipping"]
+    fig, axes = plotting.pyplot().subplots(3, 1, figsize=(plotting.WIDTH, 8.4), sharex=True, squeeze=False)
+    axes = list(axes[:, 0])
+    present = lambda values: np.array([np.nan if v is None else v for v in values], dtype=float)
+    colors = ("#d62728", "#1f77b4")
+    for (label, run), color in zip(runs.items(), colors):
+        axes[0].plot(lags(run["loss"]), present(run["loss"]), color=color, linewidth=0.9, label=translate(label))
+        for group, style, name in (("recurrent", "-", labels[5]), ("head", ":", labels[6])):
+            values = present(run["group_norm"][group])
+            axes[1].plot(lags(values), values, color=color, linestyle=style, linewidth=0.9,
+                         label=translate(labels[7]).format(run=translate(label), group=translate(name)))
+        axes[2].plot(lags(run["recurrent_norm"]), present(run["recurrent_norm"]), color=color, linewidth=0.9)
+    for ax, ylabel in zip(axes, (labels[1], labels[2], labels[8])):
+        log_axis(ax, translate(labels[0]) if ax is axes[2] else "", translate(ylabel))
+    axes[1].legend(fontsize="small", ncol=2)
     return finish(fig, axes[0])
 
 
@@ -252,10 +263,12 @@ def recurrent_rows(translate: Translate) -> list[list[str]]:
 
 
 def clipping_rows(translate: Translate) -> list[list[str]]:
-    """Per run: the largest gradient norm and the final held-out loss."""
+    """Per run: the largest gradient norm of the recurrent weights and of the output layer, the largest
+    singular value of the recurrent weights at the end, and the final held-out loss."""
     runs = records.load("clipping")["runs"]
-    return [[translate(label), number(max((v for v in run["grad_norm"] if v is not None), default=None)),
-             number(run["eval_loss"][-1])] for label, run in runs.items()]
+    largest = lambda values: number(max((v for v in values if v is not None), default=None))
+    return [[translate(label), largest(run["group_norm"]["recurrent"]), largest(run["group_norm"]["head"]),
+             number(run["recurrent_norm"][-1]), number(run["eval_loss"][-1])] for label, run in runs.items()]
 
 
 def truncation_rows(translate: Translate) -> list[list[str]]:
@@ -297,7 +310,8 @@ TABLES: dict[str, Table] = {
     "recurrent-init": Table(("recurrent matrix", "spectral radius", "largest singular value",
                              "lag 50, inputs of scale 1", "lag 50, inputs of scale 0.1"),
                             recurrent_rows, (records.path("recurrent-init"),)),
-    "clipping": Table(("run", "largest gradient norm", "final held-out loss"), clipping_rows,
+    "clipping": Table(("run", "largest gradient norm, recurrent weights", "largest gradient norm, output layer",
+                       "spectral norm of U_h at the end", "final held-out loss"), clipping_rows,
                       (records.path("clipping"),)),
     "truncation": Table(("task", "gradient", "loss at the end (mean of the last three evaluations)"), truncation_rows,
                         (records.path("truncation"),)),

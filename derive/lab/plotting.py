@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 Translate = Callable[[str], str]
-WIDTH = 8.0  # inches: 768 CSS pixels, about the text column of the site at full width
+WIDTH = 7.4  # inches: 710 CSS pixels, inside the text column of the site at full width
 SMALLEST = 9.5  # points, the tick labels; titles and labels are larger
 MIN_TEXT_PX = 11.5  # on screen: 70 % of 16 px body text, with a margin
 

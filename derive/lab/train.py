@@ -144,16 +144,47 @@ class Config:
     forget_bias: float | None = None  # LSTM-type cells: the bias of the forget gate f
     recurrent: str = "torch"  # initial recurrent weights: torch, orthogonal or gaussian
     gain: float = 1.0
+    input_gain: float = 1.0  # the initial input weights (those multiplying x) scaled by this
+
+
+GROUPS = ("recurrent", "input", "biases", "head")
 
 
 @dataclass
 class History:
-    """Per step: loss and global gradient norm before clipping; per evaluation: step and loss on a fixed batch."""
+    """Per step: loss, global gradient norm before clipping, the same norm for each group of parameters
+    (:func:`group_norms`) and the largest singular value of the recurrent weights; per evaluation: step and
+    loss on a fixed batch."""
 
     loss: list[float] = field(default_factory=list)
     grad_norm: list[float] = field(default_factory=list)
+    group_norm: dict[str, list[float]] = field(default_factory=lambda: {g: [] for g in GROUPS})
+    recurrent_norm: list[float] = field(default_factory=list)
     eval_step: list[int] = field(default_factory=list)
     eval_loss: list[float] = field(default_factory=list)
+
+
+def group_of(cell_name: str, name: str) -> str:
+    """The group of a parameter: recurrent weights (reading a previous state or a node), input weights
+    (reading x), the cell's vectors (biases, peepholes), or the output layer's parameters."""
+    cell = get(cell_name)
+    if name in cell.weights:
+        return "input" if cell.weights[name] == "x" else "recurrent"
+    return "biases" if name in cell.param_shapes else "head"
+
+
+def group_norms(cell_name: str, grads: dict[str, np.ndarray]) -> dict[str, float]:
+    """The Euclidean norm of the gradients of each group of parameters together."""
+    squares = dict.fromkeys(GROUPS, 0.0)
+    for name, grad in grads.items():
+        squares[group_of(cell_name, name)] += float(np.sum(np.square(grad)))
+    return {group: float(np.sqrt(total)) for group, total in squares.items()}
+
+
+def recurrent_norm(cell_name: str, params: dict[str, np.ndarray]) -> float:
+    """The largest singular value of any recurrent weight matrix."""
+    return max((float(np.linalg.norm(params[w], 2)) for w in params if group_of(cell_name, w) == "recurrent"),
+               default=0.0)
 
 
 def initial_params(config: Config, task: Task, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -161,6 +192,8 @@ def initial_params(config: Config, task: Task, rng: np.random.Generator) -> dict
     cell = get(config.cell)
     params = initialise.torch_default(cell, task.inputs, config.hidden, rng)
     params = initialise.with_recurrent(cell, params, config.recurrent, config.gain, rng)
+    if config.input_gain != 1.0:
+        params = {k: v * config.input_gain if cell.weights.get(k) == "x" else v for k, v in params.items()}
     if config.forget_bias is not None:
         params = initialise.with_gate_bias(cell, params, "f", config.forget_bias)
     return {**params, **task.head.init(config.hidden, rng)}
@@ -195,6 +228,9 @@ def train(config: Config, task: Task) -> History:
         x, y = task.sample(config.batch, rng)
         loss, grads = loss_and_grads(config.cell, task, params, x, y, config.truncate)
         norm = global_norm(grads)
+        for group, value in group_norms(config.cell, grads).items():
+            history.group_norm[group].append(value)
+        history.recurrent_norm.append(recurrent_norm(config.cell, params))
         if config.clip == "norm":
             grads, _ = clip_global_norm(grads, config.clip_at)
         elif config.clip == "value":

@@ -59,6 +59,20 @@ def test_the_start_of_the_clipped_run_is_reproduced():
     assert all(0 < loss < committed["loss"][0] * 10 for loss in fresh["loss"])  # clipped: bounded throughout
 
 
+@pytest.mark.slow  # two training runs
+def test_the_explosion_goes_through_the_recurrent_weights_and_clipping_stops_it():
+    """Statistics that hold on any CPU: the unclipped run's recurrent weights blow up within the first
+    evaluation interval, the clipped run's stay where they started; the first gradient is mostly recurrent."""
+    for clip, committed in (("none", "without clipping"), ("norm", "global norm clipped at 1")):
+        fresh = first_evaluations(replace(figures.CLIPPING, clip=clip), "adding", figures.CLIPPING_T)
+        start = fresh["group_norm"]
+        assert start["recurrent"][0] > 5 * start["head"][0]
+        grown = fresh["recurrent_norm"][-1] / fresh["recurrent_norm"][0]
+        assert grown > 10 if clip == "none" else grown < 1.1, (clip, grown)
+        data = figures.load("clipping")["runs"][committed]
+        assert data["recurrent_norm"][0] == figures.CLIPPING.gain == 1.5
+
+
 @pytest.mark.slow  # a training run
 def test_the_start_of_an_adding_run_is_reproduced():
     committed = figures.load("adding")["runs"]["gru"]["10"]
