@@ -11,6 +11,7 @@ from __future__ import annotations
 import sympy
 
 from derive.cells import functions
+from derive.derivation.layers import check_bidirectional, check_stacked
 from derive.derivation.total import check
 
 from .latex import Equation
@@ -47,6 +48,49 @@ def total_derivative() -> list[Equation]:
         Equation("recursion", DL, rf"\sum_{{k=1}}^{{T}} \delta h_{{k}} {immediate_k}"),
         Equation("rtrl", "P_{t}", rf"{jump} P_{{t-1}} + {immediate_t}, \quad P_{{0}} = 0, \quad "
                  rf"{DL} = \sum_{{t=1}}^{{T}} {reads_t} P_{{t}}"),
+    ]
+
+
+def _layer(name: str, layer: str, step: str) -> str:
+    return rf"{name}^{{({layer})}}_{{{step}}}"
+
+
+def stacked() -> list[Equation]:
+    """A stack of L recurrent layers: what each layer reads, and the two paths of its δ (checked by
+    :func:`derive.derivation.layers.check_stacked`)."""
+    check_stacked()
+    h = lambda layer, step: _layer("h", layer, step)
+    delta = lambda layer, step: rf"\delta {h(layer, step)}"
+    reads, theta = partial(r"\ell_{t}", h("L", "t")), r"\theta^{(l)}"
+    return [
+        Equation("stacked-input", h("0", "t"), "x_{t}"),
+        Equation("stacked-step", h("l", "t"), rf"f^{{(l)}}\left({h('l-1', 't')}, {h('l', 't-1')}\right)"),
+        Equation("stacked-top", delta("L", "t"), f"{reads} + {delta('L', 't+1')} "
+                 + partial(h("L", "t+1"), h("L", "t"))),
+        Equation("stacked-delta", delta("l", "t"), rf"{delta('l+1', 't')} {partial(h('l+1', 't'), h('l', 't'))} + "
+                 rf"{delta('l', 't+1')} {partial(h('l', 't+1'), h('l', 't'))}"),
+        Equation("stacked-weights", r"\frac{d L}{d \theta^{(l)}}",
+                 rf"\sum_{{t=1}}^{{T}} {delta('l', 't')} {partial(h('l', 't'), theta, True)}"),
+    ]
+
+
+def bidirectional() -> list[Equation]:
+    """A bidirectional layer: one cell forwards, one backwards, the output both; the δ of each direction
+    runs against its own direction of time, and the input's gradient adds both (checked by
+    :func:`derive.derivation.layers.check_bidirectional`)."""
+    check_bidirectional()
+    fw = lambda step: rf"\overrightarrow{{h}}_{{{step}}}"
+    bw = lambda step: rf"\overleftarrow{{h}}_{{{step}}}"
+    return [
+        Equation("bi-forwards", fw("t"), rf"f\left(x_{{t}}, {fw('t-1')}; \overrightarrow{{\theta}}\right)"),
+        Equation("bi-backwards", bw("t"), rf"f\left(x_{{t}}, {bw('t+1')}; \overleftarrow{{\theta}}\right)"),
+        Equation("bi-output", "y_{t}", rf"\begin{{bmatrix}} {fw('t')} \\ {bw('t')} \end{{bmatrix}}"),
+        Equation("bi-delta-forwards", rf"\delta {fw('t')}",
+                 rf"{partial('L', fw('t'), True)} + \delta {fw('t+1')} {partial(fw('t+1'), fw('t'))}"),
+        Equation("bi-delta-backwards", rf"\delta {bw('t')}",
+                 rf"{partial('L', bw('t'), True)} + \delta {bw('t-1')} {partial(bw('t-1'), bw('t'))}"),
+        Equation("bi-input", r"\frac{d L}{d x_{t}}", rf"\delta {fw('t')} {partial(fw('t'), 'x_{t}', True)} + "
+                 rf"\delta {bw('t')} {partial(bw('t'), 'x_{t}', True)}"),
     ]
 
 

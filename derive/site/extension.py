@@ -216,16 +216,20 @@ class HeadEquations(EquationsDirective):
         return HEAD_BLOCKS[self.options.get("block", "forward")](self.view())
 
 
+IDENTITY_BLOCKS = {"total": identities.total_derivative, "norm": identities.norm_bound,
+                   "stacked": identities.stacked, "bidirectional": identities.bidirectional}
+
+
 class BpttIdentities(EquationsDirective):
     """``{bptt-identities}``: total and immediate derivatives, the unrolled sum, the δ recursion, RTRL;
-    ``:block: norm`` the bound on products of step Jacobians."""
+    ``:block: norm`` the bound on products of step Jacobians; ``stacked`` and ``bidirectional`` the
+    recursions of those layers."""
 
     required_arguments = 0
-    option_spec: ClassVar[dict] = {**EquationsDirective.option_spec, "block": block_option(("total", "norm"))}
+    option_spec: ClassVar[dict] = {**EquationsDirective.option_spec, "block": block_option(tuple(IDENTITY_BLOCKS))}
 
     def equations(self) -> list[Equation]:
-        norm = self.options.get("block") == "norm"
-        return identities.norm_bound() if norm else identities.total_derivative()
+        return IDENTITY_BLOCKS[self.options.get("block", "total")]()
 
 
 class CellDiagram(EngineDirective):

@@ -28,6 +28,8 @@ SUBJECTS: dict[str, dict[str, tuple[str, ...]]] = {
                        "记忆单元", "遗忘门", "输入门", "输出门")},
     "gru": {"en": ("GRU", "gated recurrent unit", "update gate", "reset gate"),
             "zh_CN": ("GRU", "门控循环单元", "门控循环网络", "更新门", "重置门")},
+    "layers": {"en": ("stacked RNN", "deep RNN", "multi-layer RNN", "bidirectional RNN", "bidirectional"),
+               "zh_CN": ("堆叠 RNN", "深层循环神经网络", "多层 RNN", "双向循环神经网络", "双向 RNN", "双向")},
     "lstm-vs-gru": {"en": ("LSTM or GRU", "GRU or LSTM"), "zh_CN": ("LSTM 还是 GRU", "GRU 还是 LSTM")},
     "variants": {"en": ("peephole", "peephole connection", "LSTM variants", "coupled gates"),
                  "zh_CN": ("窥视孔", "窥视孔连接", "LSTM 变体", "耦合门")},

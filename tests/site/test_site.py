@@ -96,7 +96,8 @@ def engine_lines() -> set[str]:
         for erratum in errata.ERRATA.values():
             if view.biases != "none":
                 equations += [e for part in erratum.equations(view) for e in part]
-    equations += identities.total_derivative() + identities.norm_bound()
+    equations += identities.total_derivative() + identities.norm_bound() + identities.stacked()
+    equations += identities.bidirectional()
     for cell in [*cells.known().values(), *(specfile.load(p) for p in DOCS.rglob("*.toml"))]:
         d = derive(cell)
         for view in notation.NOTATIONS.values():
