@@ -123,3 +123,22 @@ def test_command_line_checks_one_experiment(capsys):
     assert "unknown figure data nope" in capsys.readouterr().err
     assert main(["figures", "--check", "--jobs", "0"]) == 2
     assert "at least 1, got 0" in capsys.readouterr().err
+
+
+def test_the_check_compares_the_start_of_runs_within_its_tolerance():
+    committed = figures.committed_run("clipping", "global norm clipped at 1")
+    fresh = {"eval_loss": list(committed["eval_loss"][:2]), "recurrent_norm": [1.5, 1.52],
+             "group_norm": {"recurrent": [31.7], "head": [4.0]}}
+    assert figures.compare_start("clipping", "global norm clipped at 1", fresh) == []
+    fresh["eval_loss"][1] *= 1 + 10 * figures.START_TOLERANCE
+    assert [p for p in figures.compare_start("clipping", "global norm clipped at 1", fresh) if "evaluation 1" in p]
+    calm = {**fresh, "eval_loss": list(committed["eval_loss"][:2])}
+    problems = figures.compare_start("clipping", "without clipping", calm)
+    assert [p for p in problems if "grew" in p]  # the unclipped run must blow up
+
+
+def test_the_check_skips_lengths_the_committed_chain_never_reached():
+    runs = figures.load("adding")["runs"]["rnn"]
+    missing = next(T for T in figures.ADDING["lengths"] if str(T) not in runs)
+    assert figures.committed_run("adding", f"rnn/{missing}") is None
+    assert figures.compare_start("adding", f"rnn/{missing}", {"eval_loss": [1.0, 1.0]}) == []
