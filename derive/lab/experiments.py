@@ -58,7 +58,8 @@ class Experiment:
 # --- gradient norms against the lag -------------------------------------------------------------
 
 FLOW = {"T": 100, "batch": 32, "inputs": 8, "hidden": 32, "seed": 5}
-FLOW_DRAWS = 10  # weight draws (seeds FLOW["seed"] + 0 … 9) per cell on the gradient-flow page
+FLOW_DRAWS = 10  # weight draws (seeds FLOW["seed"] + 0 … 9) per curve on the gradient-flow page
+DRAWN = {**FLOW, "seed": f"{FLOW['seed']} + draw", "draws": FLOW_DRAWS}
 FLOW_CELLS = ("rnn", "lstm", "gru", "gru_cho")
 FORGET_BIASES = (0.0, 1.0, 3.0)
 RECURRENT_INITS = (("gaussian", 0.8), ("gaussian", 1.0), ("orthogonal", 1.0), ("orthogonal", 1.5))
@@ -89,34 +90,41 @@ def measure_cell(cell: str, draw: int = 0) -> dict:
 
 
 def over_draws(results: dict[str, Any]) -> dict:
-    """Per cell and measure: the median over the weight draws at every lag, the quartiles, and each draw."""
-    found: dict[str, dict] = {}
-    for key, curves in results.items():
-        cell, _ = key.split("/")
-        for measure, curve in curves.items():
-            found.setdefault(cell, {}).setdefault(measure, []).append(curve)
-    summary: dict[str, dict] = {}
-    for cell, measures in found.items():
-        summary[cell] = {}
-        for measure, draws in measures.items():
-            logs = np.log10(np.maximum(np.array(draws), 1e-300))  # quantiles of the logarithm: the same ranks
-            q25, median, q75 = (10 ** np.quantile(logs, q, axis=0) for q in (0.25, 0.5, 0.75))
-            summary[cell][measure] = {"median": median.tolist(), "q25": q25.tolist(), "q75": q75.tolist(),
-                                      "draws": draws}
-    return {"curves": summary}
+    """Results keyed "name/draw", grouped by name: every measured curve or number as its median over the
+    draws, its quartiles, and each draw."""
+    grouped: dict[str, list] = {}
+    for key, value in results.items():
+        grouped.setdefault(key.rpartition("/")[0], []).append(value)
+    return {"curves": {name: summarise(draws) for name, draws in grouped.items()}}
 
 
-def measure_forget_bias(bias: float) -> dict:
-    """LSTM: ‖∂h_T/∂h_t‖ and ‖∂h_T/∂c_t‖ with the forget-gate bias set to ``bias``."""
-    params, x, _ = flow_problem("lstm", forget_bias=bias)
+def summarise(draws: list) -> dict:
+    """The median and quartiles over draws (elementwise for curves), and the draws themselves."""
+    if isinstance(draws[0], dict):
+        return {key: summarise([d[key] for d in draws]) for key in draws[0]}
+    logs = np.log10(np.maximum(np.array(draws, dtype=float), 1e-300))  # quantiles of the logarithm: same ranks
+    q25, median, q75 = (10 ** np.quantile(logs, q, axis=0) for q in (0.25, 0.5, 0.75))
+    return {"median": median.tolist(), "q25": q25.tolist(), "q75": q75.tolist(), "draws": draws}
+
+
+def over_each_draw(run: Callable, calls: dict[str, dict]) -> Callable[[], list[Job]]:
+    """One job per key and draw, keyed "key/draw"."""
+    return lambda: [Job(f"{key}/{d}", run, {**kwargs, "draw": d}) for key, kwargs in calls.items()
+                    for d in range(FLOW_DRAWS)]
+
+
+def measure_forget_bias(bias: float, draw: int = 0) -> dict:
+    """LSTM: ‖∂h_T/∂h_t‖ and ‖∂h_T/∂c_t‖ with the forget-gate bias set to ``bias``, for one draw."""
+    params, x, _ = flow_problem("lstm", forget_bias=bias, draw=draw)
     return {source: gradflow.state_gradient_norms("lstm", params, x, source).tolist() for source in ("h", "c")}
 
 
-def measure_recurrent(scheme: str, gain: float) -> dict:
-    """RNN with the recurrent matrix drawn by ``scheme``: its spectrum, and ‖∂h_T/∂h_t‖ per input scale."""
+def measure_recurrent(scheme: str, gain: float, draw: int = 0) -> dict:
+    """RNN with the recurrent matrix drawn by ``scheme``: its spectrum, and ‖∂h_T/∂h_t‖ per input scale, for
+    one draw."""
     found: dict[str, Any] = {}
     for scale in INPUT_SCALES:
-        params, x, _ = flow_problem("rnn", scheme, gain, input_scale=scale)
+        params, x, _ = flow_problem("rnn", scheme, gain, input_scale=scale, draw=draw)
         found[f"inputs {scale:g}"] = gradflow.state_gradient_norms("rnn", params, x).tolist()
     found["spectral radius"] = gradflow.spectral_radius(params["U_h"])
     found["largest singular value"] = float(np.linalg.norm(params["U_h"], 2))
@@ -126,11 +134,6 @@ def measure_recurrent(scheme: str, gain: float) -> dict:
 def jobs_of(run: Callable, calls: dict[str, dict]) -> Callable[[], list[Job]]:
     """One job per key, calling ``run`` with that key's keyword arguments."""
     return lambda: [Job(key, run, kwargs) for key, kwargs in calls.items()]
-
-
-def curves(results: dict[str, Any]) -> dict:
-    """Measured curves by key."""
-    return {"curves": results}
 
 
 def runs(results: dict[str, Any]) -> dict:
@@ -207,14 +210,13 @@ def run_adding_chain(label: str) -> dict:
 
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
-    Experiment("gradient-flow", {**FLOW, "seed": f"{FLOW['seed']} + draw", "draws": FLOW_DRAWS, "cells": FLOW_CELLS},
-               jobs_of(measure_cell, {f"{c}/{d}": {"cell": c, "draw": d} for c in FLOW_CELLS
-                                      for d in range(FLOW_DRAWS)}), over_draws),
-    Experiment("forget-bias", {**FLOW, "biases": FORGET_BIASES},
-               jobs_of(measure_forget_bias, {f"{b:g}": {"bias": b} for b in FORGET_BIASES}), curves),
-    Experiment("recurrent-init", {**FLOW, "inits": RECURRENT_INITS, "input scales": INPUT_SCALES},
-               jobs_of(measure_recurrent, {f"{s} {g:g}": {"scheme": s, "gain": g} for s, g in RECURRENT_INITS}),
-               curves),
+    Experiment("gradient-flow", {**DRAWN, "cells": FLOW_CELLS},
+               over_each_draw(measure_cell, {c: {"cell": c} for c in FLOW_CELLS}), over_draws),
+    Experiment("forget-bias", {**DRAWN, "biases": FORGET_BIASES},
+               over_each_draw(measure_forget_bias, {f"{b:g}": {"bias": b} for b in FORGET_BIASES}), over_draws),
+    Experiment("recurrent-init", {**DRAWN, "inits": RECURRENT_INITS, "input scales": INPUT_SCALES},
+               over_each_draw(measure_recurrent, {f"{s} {g:g}": {"scheme": s, "gain": g} for s, g in RECURRENT_INITS}),
+               over_draws),
     Experiment("clipping", {**asdict(CLIPPING), "T": CLIPPING_T},
                jobs_of(run_training, {label: {"config": asdict(replace(CLIPPING, clip=clip)), "task": "adding",
                                               "length": CLIPPING_T} for label, clip in CLIPS.items()}),

@@ -23,13 +23,12 @@ from .plotting import Translate
 COLORS = {"rnn": "#d62728", "lstm": "#1f77b4", "lstm, forget bias 1": "#17becf", "gru": "#2ca02c",
           "gru_cho": "#9467bd"}
 LAG = "lag T − t (steps)"
-NORM = "norm (median over the batch)"
+DRAWS = "norm (median of 10 draws)"  # of the medians over the batch
 LABELS = {
-    "gradient-flow": (LAG, NORM, "from h_T back to h_t: product of the step Jacobians",
-                      "dL/dh_t from the backward kernels, L reading h_T",
-                      "norm (median of 10 draws)"),
-    "forget-bias": (LAG, NORM, "from h_T back to h_t", "from h_T back to c_t", "forget-gate bias {value}"),
-    "recurrent-init": (LAG, NORM, "inputs of scale {scale}", "{scheme}, gain {gain}", "Gaussian", "orthogonal",
+    "gradient-flow": (LAG, DRAWS, "from h_T back to h_t: product of the step Jacobians",
+                      "dL/dh_t from the backward kernels, L reading h_T"),
+    "forget-bias": (LAG, DRAWS, "from h_T back to h_t", "from h_T back to c_t", "forget-gate bias {value}"),
+    "recurrent-init": (LAG, DRAWS, "inputs of scale {scale}", "{scheme}, gain {gain}", "Gaussian", "orthogonal",
                        "dashed: spectral radius to the power of the lag"),
     "clipping": ("training step", "training loss (mean squared error)", "gradient norm before clipping",
                  *records.CLIPS, "recurrent weights", "output layer", "{run}: {group}",
@@ -99,25 +98,28 @@ def draw_gradient_flow(translate: Translate):
     fig, axes = panels(2)
     for ax, key, title in zip(axes, ("jacobian", "backward"), LABELS["gradient-flow"][2:4]):
         for cell, curves in data.items():
-            summary = curves[key]
-            k = lags(summary["median"])
-            ax.fill_between(k, summary["q25"], summary["q75"], color=COLORS[cell], alpha=0.25, linewidth=0)
-            ax.plot(k, summary["median"], label=cell, color=COLORS[cell])
-        log_axis(ax, translate(LAG), translate(LABELS["gradient-flow"][4]), translate(title))
+            banded(ax, curves[key], COLORS[cell], label=cell)
+        log_axis(ax, translate(LAG), translate(DRAWS), translate(title))
     return finish(fig, axes[0])
+
+
+def banded(ax, summary: dict, color, **line) -> None:
+    """The median over the draws as a line, the quartiles as a band around it."""
+    k = lags(summary["median"])
+    ax.fill_between(k, summary["q25"], summary["q75"], color=color, alpha=0.25, linewidth=0)
+    ax.plot(k, summary["median"], color=color, **line)
 
 
 @figure("forget-bias")
 def draw_forget_bias(translate: Translate):
-    """LSTM with forget-gate bias 0, 1, 3: gradient reaching h_t and c_t."""
+    """LSTM with forget-gate bias 0, 1, 3: gradient reaching h_t and c_t, over the weight draws."""
     data = records.load("forget-bias")["curves"]
     fig, axes = panels(2)
     shades = plotting.pyplot().cm.Blues(np.linspace(0.45, 0.95, len(data)))
     for ax, source, title in zip(axes, ("h", "c"), LABELS["forget-bias"][2:4]):
         for color, (bias, curves) in zip(shades, data.items()):
-            ax.plot(lags(curves[source]), curves[source], color=color,
-                    label=translate(LABELS["forget-bias"][4]).format(value=bias))
-        log_axis(ax, translate(LAG), translate(NORM), translate(title))
+            banded(ax, curves[source], color, label=translate(LABELS["forget-bias"][4]).format(value=bias))
+        log_axis(ax, translate(LAG), translate(DRAWS), translate(title))
     return finish(fig, axes[0])
 
 
@@ -137,9 +139,10 @@ def draw_recurrent_init(translate: Translate):
     for ax, scale in zip(axes, records.INPUT_SCALES):
         for color, (key, found) in zip(colors, data.items()):
             curve = found[f"inputs {scale:g}"]
-            ax.plot(lags(curve), curve, color=color, label=init_label(translate, key))
-            ax.plot(lags(curve), found["spectral radius"] ** lags(curve), color=color, linestyle="--", linewidth=0.8)
-        log_axis(ax, translate(LAG), translate(NORM), translate(LABELS["recurrent-init"][2]).format(scale=f"{scale:g}"))
+            banded(ax, curve, color, label=init_label(translate, key))
+            k = lags(curve["median"])
+            ax.plot(k, found["spectral radius"]["median"] ** k, color=color, linestyle="--", linewidth=0.8)
+        log_axis(ax, translate(LAG), translate(DRAWS), translate(LABELS["recurrent-init"][2]).format(scale=f"{scale:g}"))
         ax.set_ylim(1e-12, 1e6)
     return finish(fig, axes[0], title=translate(LABELS["recurrent-init"][6]))
 
@@ -244,22 +247,27 @@ COUNT_SIZES = (128, 256)  # D, H of the counts table (as on the LSTM vs GRU page
 def gradient_flow_rows(translate: Translate) -> list[list[str]]:
     """Per cell: the norm from the Jacobian products at a few lags."""
     curves = records.load("gradient-flow")["curves"]
-    return [[cell, *(f"{number(c['jacobian']['median'][k - 1])} ({number(c['jacobian']['q25'][k - 1])} – "
-                     f"{number(c['jacobian']['q75'][k - 1])})" for k in FLOW_LAGS)] for cell, c in curves.items()]
+    return [[cell, *(spread(c["jacobian"], k - 1) for k in FLOW_LAGS)] for cell, c in curves.items()]
+
+
+def spread(summary: dict, index: int | None = None) -> str:
+    """The median over the draws and, in brackets, the quartiles (at one lag of a curve)."""
+    at = (lambda v: v) if index is None else (lambda v: v[index])
+    return f"{number(at(summary['median']))} ({number(at(summary['q25']))} – {number(at(summary['q75']))})"
 
 
 def forget_bias_rows(translate: Translate) -> list[list[str]]:
-    """Per forget-gate bias and state reached: the norm at a few lags."""
+    """Per forget-gate bias and state reached: the norm at a few lags, over the draws."""
     curves = records.load("forget-bias")["curves"]
-    return [[bias, source, *(number(c[source][k - 1]) for k in FLOW_LAGS)]
+    return [[bias, source, *(spread(c[source], k - 1) for k in FLOW_LAGS)]
             for bias, c in curves.items() for source in ("h", "c")]
 
 
 def recurrent_rows(translate: Translate) -> list[list[str]]:
-    """Per recurrent matrix: its spectrum and the norm at lag 50 for both input scales."""
+    """Per recurrent matrix: its spectrum and the norm at lag 50 for both input scales, over the draws."""
     curves = records.load("recurrent-init")["curves"]
-    return [[init_label(translate, key), number(c["spectral radius"]), number(c["largest singular value"]),
-             *(number(c[f"inputs {scale:g}"][49]) for scale in records.INPUT_SCALES)] for key, c in curves.items()]
+    return [[init_label(translate, key), spread(c["spectral radius"]), spread(c["largest singular value"]),
+             *(spread(c[f"inputs {scale:g}"], 49) for scale in records.INPUT_SCALES)] for key, c in curves.items()]
 
 
 def clipping_rows(translate: Translate) -> list[list[str]]:
