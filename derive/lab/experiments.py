@@ -28,7 +28,7 @@ import numpy as np
 
 from derive.cells.catalogue import get
 
-from . import gradflow, initialise, records, tasks, train
+from . import gradflow, initialise, language, records, tasks, train
 from .records import differences, load, rounded, text
 
 
@@ -49,6 +49,7 @@ class Experiment:
     settings: dict
     jobs: Callable[[], list[Job]]
     assemble: Callable[[dict[str, Any]], dict]
+    follow: Callable[[dict[str, Any]], list[Job]] | None = None  # more jobs, chosen from the first results
 
     @property
     def path(self) -> str:
@@ -149,17 +150,179 @@ CLIPPING = train.Config("rnn", hidden=32, batch=32, steps=150, optimizer="sgd", 
 CLIPPING_T = 30
 CLIPS = records.CLIPS
 
-ADDING_RECIPE = train.Config("(cell)", hidden=32, batch=32, steps=2000, lr=0.01, clip="norm", clip_at=1.0,
-                             evaluate_every=50, eval_batch=256, stop_below=records.LEARNT_BELOW)
-ADDING = {"recipe": {**asdict(ADDING_RECIPE), "seed": "the length"}, "cells": records.ADDING_CELLS,
-          "lengths": records.ADDING_LENGTHS}
+
+# --- success rates on the long-dependency tasks ------------------------------------------------
+
+# weights from seed k, batches and held-out sequences from data seed k: at a given length and data seed,
+# every cell and learning rate trains on the same batches and is scored on the same held-out sequences
+DEPENDENCY_RECIPE = train.Config("(cell)", hidden=records.DEPENDENCY_HIDDEN, batch=32, steps=2000, lr=0.01,
+                                 clip="norm", clip_at=1.0, evaluate_every=50, eval_batch=256)
+DEPENDENCY_STEPS = {"adding": 2000, "short copy": 3000}
+DEPENDENCY = {"recipe": {**asdict(DEPENDENCY_RECIPE), "cell": "(cell)", "lr": "(grid)", "seed": "k",
+                         "data_seed": "k", "steps": "(per task)", "stop_below": "(learnt)"},
+              "cells": records.DEPENDENCY_CELLS, "learning rates": records.LEARNING_RATES,
+              "seeds": records.SEEDS, "learnt below": f"{records.LEARNT_FRACTION:g} x baseline",
+              "matched": records.MATCHED_TO}
 
 
-def adding_config(label: str, T: int) -> train.Config:
-    """The training run of one cell at one length: the recipe (Adam, clipped at global norm 1, stopped once
-    learnt) with the seed from the length, so that every cell sees the same batches."""
-    cell, forget_bias = ADDING["cells"][label]
-    return replace(ADDING_RECIPE, cell=cell, seed=T, forget_bias=forget_bias)
+def task_named(task: str, length: int) -> tasks.Task:
+    """A task of the experiments by name: the adding problem over ``length`` steps, copy memory (ten symbols)
+    or short copy (a few symbols) across a delay of ``length`` steps."""
+    if task == "short copy":
+        return tasks.copy_memory(length, records.SHORT_COPY)
+    return {"adding": tasks.adding, "copy": tasks.copy_memory}[task](length)
+
+
+def matched_hidden(task: str, cell: str) -> int:
+    """The hidden size at which a cell and its output layer have about as many parameters as the
+    reference cell at the recipe's hidden size."""
+    reference, H = records.MATCHED_TO
+    return initialise.closest_hidden(lambda h: parameter_count(task, cell, h), parameter_count(task, reference, H))
+
+
+def parameter_count(task: str, cell: str, hidden: int) -> int:
+    """Parameters of the cell and of the task's output layer at one hidden size."""
+    made = task_named(task, 2)
+    own = initialise.parameter_count(get(cell), made.inputs, hidden)
+    return own + sum(v.size for v in made.head.init(hidden, np.random.default_rng(0)).values())
+
+
+def dependency_config(task: str, cell: str, hidden: int, lr: float, seed: int, length: int) -> train.Config:
+    """One run of the success-rate experiments: stopped once learnt (below a fraction of the baseline)."""
+    level = records.LEARNT_FRACTION * task_named(task, length).baseline
+    return replace(DEPENDENCY_RECIPE, cell=cell, hidden=hidden, lr=lr, steps=DEPENDENCY_STEPS[task], seed=seed,
+                   data_seed=seed, stop_below=level)
+
+
+def run_dependency(task: str, cell: str, hidden: int, lr: float, seed: int, length: int) -> dict:
+    """The held-out evaluations of one run."""
+    history = run_training(asdict(dependency_config(task, cell, hidden, lr, seed, length)), task, length)
+    return {"eval_step": history["eval_step"], "eval_loss": history["eval_loss"]}
+
+
+def equal_jobs(task: str) -> list[Job]:
+    """Every cell at the recipe's hidden size, every learning rate of the grid, length and seed."""
+    H = records.DEPENDENCY_HIDDEN
+    return [Job(f"equal/{cell}/{lr:g}/{T}/{k}", run_dependency,
+                {"task": task, "cell": cell, "hidden": H, "lr": lr, "seed": k, "length": T})
+            for cell in records.DEPENDENCY_CELLS for lr in records.LEARNING_RATES
+            for T in records.DEPENDENCY_LENGTHS[task] for k in range(records.SEEDS)]
+
+
+def matched_jobs(task: str, best: dict[str, str]) -> list[Job]:
+    """The cells other than the reference at matched parameter counts, each at its best learning rate."""
+    reference = records.MATCHED_TO[0]
+    return [Job(f"matched/{cell}/{T}/{k}", run_dependency,
+                {"task": task, "cell": cell, "hidden": matched_hidden(task, cell), "lr": float(best[cell]),
+                 "seed": k, "length": T})
+            for cell in records.DEPENDENCY_CELLS if cell != reference
+            for T in records.DEPENDENCY_LENGTHS[task] for k in range(records.SEEDS)]
+
+
+def nested(results: dict[str, Any]) -> dict:
+    """Results keyed "a/b/…/seed" as nested dicts ending in the list over seeds."""
+    tree: dict = {}
+    for key, value in results.items():
+        *path, seed = key.split("/")
+        node = tree
+        for part in path:
+            node = node.setdefault(part, {})
+        node.setdefault("seeds", {})[int(seed)] = value
+    return _seed_lists(tree)
+
+
+def _seed_lists(node: dict) -> Any:
+    if set(node) == {"seeds"}:
+        return [node["seeds"][k] for k in sorted(node["seeds"])]
+    return {key: _seed_lists(child) for key, child in node.items()}
+
+
+def dependency_experiment(task: str) -> Experiment:
+    """Success rates on one task: the grid at equal hidden size, then matched parameter counts at each
+    cell's best learning rate."""
+    lengths = records.DEPENDENCY_LENGTHS[task]
+    baselines = {str(T): task_named(task, T).baseline for T in lengths}
+
+    def follow(results: dict[str, Any]) -> list[Job]:
+        equal = nested(results)["equal"]
+        return matched_jobs(task, records.best_rates(equal, baselines))
+
+    def assemble(results: dict[str, Any]) -> dict:
+        runs = nested(results)
+        best = records.best_rates(runs["equal"], baselines)
+        return {"baselines": baselines, "best": best, "runs": runs}
+
+    hidden = {cell: matched_hidden(task, cell) for cell in records.DEPENDENCY_CELLS}
+    params = {cell: {"equal": parameter_count(task, cell, records.DEPENDENCY_HIDDEN),
+                     "matched": parameter_count(task, cell, hidden[cell])} for cell in records.DEPENDENCY_CELLS}
+    settings = {**DEPENDENCY, "task": task, "lengths": lengths, "steps": DEPENDENCY_STEPS[task],
+                "matched hidden": hidden, "parameters": params}
+    if task == "short copy":
+        settings["symbols copied"] = records.SHORT_COPY
+    return Experiment(records.DEPENDENCY_DATA[task], settings, lambda: equal_jobs(task), assemble, follow)
+
+
+# --- the character-level language model ------------------------------------------------------
+
+LM_RECIPE = language.LMConfig("(cell)", "(corpus)", hidden=records.LM_HIDDEN)
+LM_STEPS = {"english": (2000, 100), "chinese": (800, 50)}  # steps, evaluate every
+LM_PRIMES = {"english": "And ", "chinese": "\n\n《"}
+LM_SAMPLED = {"english": 240, "chinese": 80}  # characters drawn per sample
+
+
+def lm_hidden(corpus: str, cell: str) -> int:
+    """The hidden size giving the cell's model as many parameters as the reference cell's at LM_HIDDEN."""
+    V, d = len(language.corpus(corpus).symbols), LM_RECIPE.embed
+    reference, H = records.LM_MATCHED_TO
+    return initialise.closest_hidden(lambda h: language.parameter_count(cell, V, d, h),
+                                     language.parameter_count(reference, V, d, H))
+
+
+def lm_config(corpus: str, cell: str, truncation: str, seed: int) -> language.LMConfig:
+    steps, every = LM_STEPS[corpus]
+    return replace(LM_RECIPE, cell=cell, corpus=corpus, hidden=lm_hidden(corpus, cell), steps=steps,
+                   evaluate_every=every, randomized=truncation == "randomized", seed=seed)
+
+
+def run_lm(config: dict, samples: bool = False) -> dict:
+    """Train one language model; its held-out losses, its mean training loss over each interval between
+    evaluations, and (if asked) text sampled at each temperature."""
+    made = language.LMConfig(**config)
+    history, params = language.train_lm(made)
+    every = made.evaluate_every
+    found = {"eval_step": history.eval_step, "eval_loss": history.eval_loss,
+             "train_loss": [float(np.mean(history.loss[k:k + every])) for k in range(0, len(history.loss), every)]}
+    if samples:
+        text = language.corpus(made.corpus)
+        found["samples"] = {f"{t:g}": language.sample(made.cell, params, text, LM_PRIMES[made.corpus], t,
+                                                       LM_SAMPLED[made.corpus], np.random.default_rng([made.seed, 2]))
+                            for t in records.TEMPERATURES}
+    return found
+
+
+def lm_jobs() -> list[Job]:
+    """Every corpus, cell, truncation and seed; samples from the first seed."""
+    return [Job(f"{corpus}/{cell}/{truncation}/{k}", run_lm,
+                {"config": asdict(lm_config(corpus, cell, truncation, k)), "samples": k == 0})
+            for corpus in language.CORPORA for cell in records.DEPENDENCY_CELLS
+            for truncation in records.TRUNCATIONS for k in range(records.LM_SEEDS)]
+
+
+def lm_settings() -> dict:
+    sizes = {corpus: {"symbols": len(language.corpus(corpus).symbols),
+                      "training characters": len(language.corpus(corpus).train_text),
+                      "held-out characters": len(language.corpus(corpus).held_out_text),
+                      "hidden": {cell: lm_hidden(corpus, cell) for cell in records.DEPENDENCY_CELLS},
+                      "parameters": {cell: language.parameter_count(cell, len(language.corpus(corpus).symbols),
+                                                                    LM_RECIPE.embed, lm_hidden(corpus, cell))
+                                     for cell in records.DEPENDENCY_CELLS},
+                      "steps": LM_STEPS[corpus][0], "evaluate every": LM_STEPS[corpus][1],
+                      "prime": LM_PRIMES[corpus], "characters sampled": LM_SAMPLED[corpus]}
+             for corpus in language.CORPORA}
+    return {"recipe": {**asdict(LM_RECIPE), "cell": "(cell)", "corpus": "(corpus)", "hidden": "(matched)",
+                       "steps": "(per corpus)", "evaluate_every": "(per corpus)", "seed": "k"},
+            "matched": records.LM_MATCHED_TO, "seeds": records.LM_SEEDS, "temperatures": records.TEMPERATURES,
+            "truncations": records.TRUNCATIONS, "corpora": sizes}
 
 
 # task -> (config, length argument of the task, {label: chunk length})
@@ -194,19 +357,7 @@ def by_task(results: dict[str, Any]) -> dict:
 
 def run_training(config: dict, task: str, length: int) -> dict:
     """Train one configuration; the history as lists."""
-    made = {"adding": tasks.adding, "copy": tasks.copy_memory}[task](length)
-    return asdict(train.train(train.Config(**config), made))
-
-
-def run_adding_chain(label: str) -> dict:
-    """One cell at increasing lengths, stopping after the first length it fails to learn."""
-    found = {}
-    for T in ADDING["lengths"]:
-        history = run_training(asdict(adding_config(label, T)), "adding", T)
-        found[str(T)] = {"eval_step": history["eval_step"], "eval_loss": history["eval_loss"]}
-        if not records.learnt(history["eval_loss"]):
-            break
-    return found
+    return asdict(train.train(train.Config(**config), task_named(task, length)))
 
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
@@ -223,8 +374,8 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                runs),
     Experiment("truncation", {task: {**asdict(config), "length": length} for task, (config, length, _) in
                               TRUNCATION.items()}, truncation_jobs, by_task),
-    Experiment("adding", ADDING, jobs_of(run_adding_chain, {label: {"label": label} for label in ADDING["cells"]}),
-               runs),
+    *(dependency_experiment(task) for task in records.DEPENDENCY_DATA),
+    Experiment("language-model", lm_settings(), lm_jobs, lambda results: {"runs": nested(results)}),
 ]}
 
 
@@ -261,14 +412,24 @@ def compute(names: list[str], workers: int = 2) -> dict[str, dict]:
         raise ValueError(f"unknown figure data {', '.join(unknown)} (known: {', '.join(EXPERIMENTS)})")
     if workers < 1:
         raise ValueError(f"the number of worker processes must be at least 1, got {workers}")
-    jobs = [(name, job) for name in names for job in EXPERIMENTS[name].jobs()]
-    results = run_jobs([job for _, job in jobs], workers)
+    found = run_all([(name, job) for name in names for job in EXPERIMENTS[name].jobs()], workers)
+    followed = [n for n in names if EXPERIMENTS[n].follow is not None]
+    more = run_all([(name, job) for name in followed for job in EXPERIMENTS[name].follow(found[name])], workers)
     data = {}
     for name in names:
-        mine = {job.key: result for (owner, job), result in zip(jobs, results) if owner == name}
         experiment = EXPERIMENTS[name]
-        data[name] = rounded({"settings": experiment.settings, **experiment.assemble(mine)})
+        data[name] = rounded({"settings": experiment.settings,
+                              **experiment.assemble({**found[name], **more.get(name, {})})})
     return data
+
+
+def run_all(jobs: list[tuple[str, Job]], workers: int) -> dict[str, dict[str, Any]]:
+    """Jobs of several experiments run together; their results by experiment and key."""
+    results = run_jobs([job for _, job in jobs], workers) if jobs else []
+    found: dict[str, dict[str, Any]] = {}
+    for (name, job), result in zip(jobs, results):
+        found.setdefault(name, {})[job.key] = result
+    return found
 
 
 def write(names: list[str], workers: int = 2) -> list[Path]:
@@ -292,6 +453,11 @@ def start_of(config: dict, task: str, length: int) -> dict:
     return run_training(asdict(short), task, length)
 
 
+def lm_start(config: dict) -> dict:
+    """A language model's training up to its first evaluation after step 0."""
+    return run_lm({**config, "steps": config["evaluate_every"]})
+
+
 def start_jobs(name: str) -> list[Job]:
     """The start of every training run of experiment name."""
     if name == "clipping":
@@ -301,25 +467,37 @@ def start_jobs(name: str) -> list[Job]:
         return [Job(f"{task}/{label}", start_of, {"config": asdict(replace(config, truncate=k)), "task": task,
                                                  "length": length})
                 for task, (config, length, chunked) in TRUNCATION.items() for label, k in chunked.items()]
-    return [Job(f"{label}/{T}", start_of, {"config": asdict(adding_config(label, T)), "task": "adding", "length": T})
-            for label in ADDING["cells"] for T in ADDING["lengths"]]
+    if name == "language-model":
+        return [Job(job.key, lm_start, {"config": job.kwargs["config"]}) for job in lm_jobs() if job.key.endswith("/0")]
+    task = next(t for t, file in records.DEPENDENCY_DATA.items() if file == name)
+    full = [*equal_jobs(task), *matched_jobs(task, load(name)["best"])]
+    return [Job(job.key, start_of, {"config": asdict(dependency_config(**job.kwargs)), "task": task,
+                                    "length": job.kwargs["length"]})
+            for job in full if job.kwargs["seed"] == 0]  # one seed of each setting
 
 
 def committed_run(name: str, key: str) -> dict | None:
-    runs = load(name)["runs"]
-    outer, _, inner = key.partition("/")
-    return runs.get(outer, {}).get(inner) if inner else runs.get(outer)
+    """The committed run under a key such as "adding/full BPTT" or "equal/gru/0.01/50/0", None if absent."""
+    node: Any = load(name)["runs"]
+    for part in key.split("/"):
+        if isinstance(node, list):
+            node = node[int(part)] if int(part) < len(node) else None
+        else:
+            node = node.get(part)
+        if node is None:
+            return None
+    return node
 
 
 def compare_start(name: str, key: str, fresh: dict) -> list[str]:
-    """The held-out losses of a run's start against the committed run (runs the committed chain never
-    reached are not compared), and for the clipping runs what the page says of them."""
+    """The held-out losses of a run's start against the committed run, and for the clipping runs what the
+    page says of them."""
     committed = committed_run(name, key)
-    problems = []
-    if committed is not None:
-        for k, (a, b) in enumerate(zip(committed["eval_loss"][:2], fresh["eval_loss"])):
-            if a is None or b is None or not np.isclose(a, b, rtol=START_TOLERANCE, atol=0):
-                problems.append(f"{name}/{key}: held-out loss at evaluation {k}: committed {a}, now {b}")
+    if committed is None:
+        return [f"{name}/{key}: no committed run: run `gated-rnn figures --only {name}`"]
+    problems = [f"{name}/{key}: held-out loss at evaluation {k}: committed {a}, now {b}"
+                for k, (a, b) in enumerate(zip(committed["eval_loss"][:2], fresh["eval_loss"]))
+                if a is None or b is None or not np.isclose(a, b, rtol=START_TOLERANCE, atol=0)]
     if name == "clipping":
         grown = fresh["recurrent_norm"][-1] / fresh["recurrent_norm"][0]
         first = fresh["group_norm"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -20,6 +20,17 @@ def torch_default(cell: Cell, D: int, H: int, rng: np.random.Generator) -> dict[
     dims = {"D": D, "H": H}
     return {name: rng.uniform(-bound, bound, [dims[s] for s in shape])
             for name, shape in cell.param_shapes.items()}
+
+
+def parameter_count(cell: Cell, D: int, H: int) -> int:
+    """The number of parameters of one layer with input size D and hidden size H."""
+    dims = {"D": D, "H": H}
+    return sum(int(np.prod([dims[s] for s in shape])) for shape in cell.param_shapes.values())
+
+
+def closest_hidden(count: Callable[[int], int], target: int, largest: int = 4096) -> int:
+    """The hidden size whose parameter count ``count(H)`` is nearest to target (the smaller one on a tie)."""
+    return min(range(1, largest + 1), key=lambda H: (abs(count(H) - target), H))
 
 
 def recurrent_weights(cell: Cell) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -33,12 +34,17 @@ LABELS = {
     "clipping": ("training step", "training loss (mean squared error)", "gradient norm before clipping",
                  *records.CLIPS, "recurrent weights", "output layer", "{run}: {group}",
                  "spectral norm of U_h"),
-    "adding": ("training step", "mean squared error on held-out sequences", "always answering 1",
-               *(f"length {T}" for T in records.ADDING_LENGTHS),
-               *(label for label in records.ADDING_CELLS if label not in BUILTIN)),
+    **{records.DEPENDENCY_DATA[task]: (
+        "share of the {seeds} seeds that learnt the task", "training steps until learnt",
+        "hidden size {hidden} for every cell", "matched parameter counts", axis,
+        "{cell}, learning rate {lr}", "bars: 95 % Wilson intervals") for task, axis in
+       (("adding", "sequence length T"), ("short copy", "delay (steps)"))},
     "truncation": ("training step", "mean squared error on held-out sequences",
                    "cross-entropy on held-out sequences", "a memoryless answer", "adding problem, 50 steps",
                    "copy memory, delay of 10 steps", "full BPTT", "chunks of 25 steps", "chunks of 10 steps"),
+    "language-model": ("training step", "perplexity on held-out text", "English: Genesis (King James Version)",
+                       "Chinese: Tang and Song poems", "{cell}, {truncation} windows", "fixed", "randomized",
+                       "lines: median of {seeds} seeds; bands: their range"),
 }
 TASK_TITLES = {"adding": LABELS["truncation"][4], "copy": LABELS["truncation"][5]}
 
@@ -177,32 +183,50 @@ def curves_with_baseline(ax, runs: dict, colors: dict, baseline: float, baseline
     ax.axhline(baseline, color="grey", linestyle="--", linewidth=0.8, label=baseline_label)
 
 
-@figure("adding")
-def draw_adding(translate: Translate):
-    """Learning curves on the adding problem, one panel per length, the legend in a panel of its own."""
-    runs = records.load("adding")["runs"]
-    lengths = records.ADDING_LENGTHS
-    columns = (len(lengths) + 2) // 2
-    fig, grid = plotting.pyplot().subplots(2, columns, figsize=(plotting.WIDTH, 6.4), squeeze=False)
-    axes = list(grid.flat)
-    colors = {run_label(translate, label): color for label, color in COLORS.items()}
-    for ax, T in zip(axes, lengths):
-        here = {run_label(translate, label): by_length[str(T)] for label, by_length in runs.items()
-                if str(T) in by_length}
-        curves_with_baseline(ax, here, colors, records.ADDING_BASELINE, translate(LABELS["adding"][2]))
-        log_axis(ax, translate(LABELS["adding"][0]), "", translate(f"length {T}"))
-        ax.set_ylim(1e-4, 2)
-    for ax in axes[::columns]:
-        ax.set_ylabel(translate(LABELS["adding"][1]))
-    key = axes[len(lengths)]
-    for label in runs:
-        key.plot([], [], color=COLORS[label], label=run_label(translate, label))
-    key.plot([], [], color="grey", linestyle="--", linewidth=0.8, label=translate(LABELS["adding"][2]))
-    for ax in axes[len(lengths):]:
-        ax.axis("off")
-    key.legend(loc="center")
-    fig.tight_layout()
+def draw_dependency(name: str, translate: Translate):
+    """Success rates of the cells at each length, at equal hidden size and at matched parameter counts
+    (each cell at its best learning rate), with Wilson intervals; below, the steps each learnt run took."""
+    data = records.load(name)
+    labels, settings = LABELS[name], data["settings"]
+    lengths = [str(T) for T in settings["lengths"]]
+    fig, grid = plotting.pyplot().subplots(2, 2, figsize=(plotting.WIDTH, 6.6), sharex=True, squeeze=False)
+    columns = {"equal": translate(labels[2]).format(hidden=settings["recipe"]["hidden"]),
+               "matched": translate(labels[3])}
+    for column, (comparison, title) in enumerate(columns.items()):
+        rates, steps = grid[0][column], grid[1][column]
+        for offset, cell in zip((-0.2, 0.0, 0.2), settings["cells"]):
+            lr = data["best"][cell]
+            runs = records.compared_runs(data, comparison, cell)
+            x = np.arange(len(lengths)) + offset
+            found = [records.success(runs[T], data["baselines"][T]) for T in lengths]
+            rate = np.array([k / n for k, n in found])
+            low, high = np.array([records.wilson(k, n) for k, n in found]).T
+            rates.errorbar(x, rate, yerr=[rate - low, high - rate], color=COLORS[cell], marker="o",
+                           markersize=4, capsize=2.5, linewidth=1.2,
+                           label=translate(labels[5]).format(cell=cell, lr=lr))
+            for k, T in enumerate(lengths):
+                taken = [records.steps_to_learn(run, data["baselines"][T]) for run in runs[T]]
+                taken = [t for t in taken if t is not None]
+                spread_x = x[k] + np.linspace(-0.06, 0.06, len(taken)) if len(taken) > 1 else [x[k]] * len(taken)
+                steps.plot(spread_x, taken, linestyle="none", marker="o", markersize=3.5,
+                           color=COLORS[cell], alpha=0.8)
+        rates.set_title(title)
+        rates.set_ylim(-0.05, 1.05)
+        rates.grid(True, alpha=0.3)
+        steps.set_ylim(0, settings["steps"] * 1.05)
+        steps.grid(True, alpha=0.3)
+        steps.set_xticks(np.arange(len(lengths)), lengths)
+        steps.set_xlabel(translate(labels[4]))
+    grid[0][0].set_ylabel(translate(labels[0]).format(seeds=settings["seeds"]))
+    grid[1][0].set_ylabel(translate(labels[1]))
+    handles, names = grid[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, title=translate(labels[6]), loc="lower center", ncol=len(names))
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
+
+
+for experiment in records.DEPENDENCY_DATA.values():
+    figure(experiment)(partial(draw_dependency, experiment))
 
 
 @figure("truncation")
@@ -220,6 +244,51 @@ def draw_truncation(translate: Translate):
             ax.set_yscale("linear")
         ax.legend()
     fig.tight_layout()
+    return fig
+
+
+def plain_log_ticks(ax, low: float, high: float) -> None:
+    """A logarithmic y axis from low to high with ticks at 1, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 7 and 8 times a power of ten,
+    written as plain numbers."""
+    ax.set_yscale("log")
+    ax.set_ylim(low, high)
+    powers = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    ticks = [m * 10.0 ** k for k in powers for m in (1, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 7, 8) if low <= m * 10.0 ** k <= high]
+    ax.set_yticks(ticks, [f"{tick:g}" for tick in ticks])
+    ax.yaxis.set_minor_formatter(lambda _value, _position: "")
+    ax.grid(True, which="major", alpha=0.3)
+
+
+@figure("language-model")
+def draw_language_model(translate: Translate):
+    """Held-out perplexity against the training step, per corpus: each cell with fixed and randomized
+    windows, the median over the seeds as a line and their range as a band; the untrained start (about the
+    number of symbols) lies above the top."""
+    data = records.load("language-model")
+    labels = LABELS["language-model"]
+    fig, grid = plotting.pyplot().subplots(1, 2, figsize=(plotting.WIDTH, 4.6), squeeze=False)
+    styles = {"fixed": "-", "randomized": "--"}
+    for ax, (corpus, by_cell), title in zip(grid[0], data["runs"].items(), labels[2:4]):
+        shown = []
+        for cell, by_truncation in by_cell.items():
+            for truncation, seeds in by_truncation.items():
+                step = seeds[0]["eval_step"]
+                curves = np.exp(np.array([run["eval_loss"] for run in seeds]))
+                shown.append(curves[:, 1:])
+                if truncation == "fixed":
+                    ax.fill_between(step, curves.min(axis=0), curves.max(axis=0), color=COLORS[cell], alpha=0.2,
+                                    linewidth=0)
+                name = translate(labels[5] if truncation == "fixed" else labels[6])
+                ax.plot(step, np.median(curves, axis=0), color=COLORS[cell], linestyle=styles[truncation],
+                        linewidth=1.1, label=translate(labels[4]).format(cell=cell, truncation=name))
+        plain_log_ticks(ax, min(c.min() for c in shown) * 0.95, max(c.max() for c in shown) * 1.1)
+        ax.set_xlabel(translate(labels[0]))
+        ax.set_ylabel(translate(labels[1]))
+        ax.set_title(translate(title))
+    handles, names = grid[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, title=translate(labels[7]).format(seeds=data["settings"]["seeds"]),
+               loc="lower center", ncol=3)
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
     return fig
 
 
@@ -297,17 +366,99 @@ def counts_rows(translate: Translate) -> list[list[str]]:
     return rows
 
 
-def adding_rows(translate: Translate) -> list[list[str]]:
-    """Per cell: the final loss at every length it was trained at, and the longest length it learnt."""
-    runs = records.load("adding")["runs"]
-    rows = []
-    for label, by_length in runs.items():
-        losses = [number(np.mean(by_length[str(T)]["eval_loss"][-3:])) if str(T) in by_length else "—"
-                 for T in records.ADDING_LENGTHS]
-        learnt = [T for T in records.ADDING_LENGTHS if str(T) in by_length
-                  and records.learnt(by_length[str(T)]["eval_loss"])]
-        rows.append([run_label(translate, label), *losses, str(max(learnt)) if learnt else "—"])
+def rate(successes: int, trials: int) -> str:
+    """``3/5`` over ``0.23–0.88``: a count of successes and, on a second line, its 95 % Wilson interval."""
+    low, high = records.wilson(successes, trials)
+    return f"{successes}/{trials}\n{low:.2f}–{high:.2f}".replace("0.00–", "0–").replace("–1.00", "–1")
+
+
+def median_range(values: list[float], digits: int = 3) -> str:
+    """The median and, on a second line, the lowest and the highest value, to a number of significant digits."""
+    def shown(value: float) -> str:
+        return f"{value:#.{digits}g}".rstrip(".")
+    return f"{shown(float(np.median(values)))}\n{shown(min(values))}–{shown(max(values))}"
+
+
+def best_rows(name: str) -> Callable[[Translate], list[list[str]]]:
+    """Per cell at its best learning rate, at the recipe's hidden size and (cells other than the reference)
+    at matched parameter counts: hidden size, parameters, and the runs learnt at each length with their
+    interval."""
+    def rows(translate: Translate) -> list[list[str]]:
+        data = records.load(name)
+        settings = data["settings"]
+        found = []
+        for cell in settings["cells"]:
+            for comparison in ("equal", "matched") if cell in data["runs"]["matched"] else ("equal",):
+                hidden = settings["recipe"]["hidden"] if comparison == "equal" else settings["matched hidden"][cell]
+                runs = records.compared_runs(data, comparison, cell)
+                found.append([cell, f"{hidden}\n{settings['parameters'][cell][comparison]:,}", data["best"][cell],
+                              *(rate(*records.success(runs[T], data["baselines"][T])) for T in runs)])
+        return found
     return rows
+
+
+def grid_rows(name: str) -> Callable[[Translate], list[list[str]]]:
+    """Per cell and learning rate at equal hidden size: the runs learnt at each length and in all."""
+    def rows(translate: Translate) -> list[list[str]]:
+        data = records.load(name)
+        found = []
+        for cell, by_rate in data["runs"]["equal"].items():
+            for lr, by_length in by_rate.items():
+                counts = [records.success(runs, data["baselines"][T]) for T, runs in by_length.items()]
+                total = (sum(k for k, _ in counts), sum(n for _, n in counts))
+                chosen = f"{lr} ({translate('best')})" if data["best"][cell] == lr else lr
+                found.append([cell, chosen, *(f"{k}/{n}" for k, n in counts), f"{total[0]}/{total[1]}"])
+        return found
+    return rows
+
+
+def loss_rows(name: str) -> Callable[[Translate], list[list[str]]]:
+    """Per cell at its best learning rate and equal hidden size: the final held-out loss over the baseline at
+    each length, median and range over the seeds."""
+    def rows(translate: Translate) -> list[list[str]]:
+        data = records.load(name)
+        found = []
+        for cell in data["settings"]["cells"]:
+            runs = records.compared_runs(data, "equal", cell)
+            ratios = [[records.final_ratio(run, data["baselines"][T]) for run in runs[T]] for T in runs]
+            found.append([cell, *(median_range(r, digits=2) for r in ratios)])
+        return found
+    return rows
+
+
+def language_rows(corpus: str) -> Callable[[Translate], list[list[str]]]:
+    """Per cell and truncation on one corpus: hidden size and parameters, the lowest held-out perplexity of
+    each seed's run (median and range), the step it was reached at (median), the perplexity at the end
+    (median)."""
+    def rows(translate: Translate) -> list[list[str]]:
+        data = records.load("language-model")
+        labels = LABELS["language-model"]
+        sizes = data["settings"]["corpora"][corpus]
+        found = []
+        for cell, by_truncation in data["runs"][corpus].items():
+            for truncation, seeds in by_truncation.items():
+                lowest = [float(np.exp(min(run["eval_loss"]))) for run in seeds]
+                at = [run["eval_step"][int(np.argmin(run["eval_loss"]))] for run in seeds]
+                end = [float(np.exp(run["eval_loss"][-1])) for run in seeds]
+                found.append([cell, translate(labels[5] if truncation == "fixed" else labels[6]),
+                              f"{sizes['hidden'][cell]}\n{sizes['parameters'][cell]:,}", median_range(lowest),
+                              f"{int(np.median(at))}", number(float(np.median(end)))])
+        return found
+    return rows
+
+
+def dependency_tables() -> dict[str, Table]:
+    """The three tables of each success-rate experiment."""
+    found = {}
+    for task, name in records.DEPENDENCY_DATA.items():
+        column, every = ("length {T}", "all lengths") if task == "adding" else ("delay {T}", "all delays")
+        heads = tuple(column.format(T=T) for T in records.DEPENDENCY_LENGTHS[task])
+        files = (records.path(name),)
+        found[name] = Table(("cell", "hidden size, parameters", "learning rate", *heads),
+                            best_rows(name), files)
+        found[f"{name}-grid"] = Table(("cell", "learning rate", *heads, every), grid_rows(name), files)
+        found[f"{name}-losses"] = Table(("cell", *heads), loss_rows(name), files)
+    return found
 
 
 TABLES: dict[str, Table] = {
@@ -326,12 +477,17 @@ TABLES: dict[str, Table] = {
     "counts": Table(("cell", "parameters (two biases per sum, as PyTorch)", "parameters (one bias per sum)",
                      "multiply-adds per step, forward", "multiply-adds per step, backward",
                      "other arithmetic per step, forward", "other arithmetic per step, backward"), counts_rows, ()),
-    "adding": Table(("cell", *(f"length {T}" for T in records.ADDING_LENGTHS), "longest length learnt"),
-                    adding_rows, (records.path("adding"),)),
+    **dependency_tables(),
+    **{f"language-model-{corpus}": Table(("cell", "windows", "hidden size, parameters",
+                                           "lowest held-out perplexity (median, range)", "at step (median)",
+                                           "perplexity at the end (median)"), language_rows(corpus),
+                                          (records.path("language-model"),))
+       for corpus in records.CORPORA},
 }
 
 
 def messages() -> list[str]:
     """Every table header and row label to translate (plots list theirs when they register)."""
-    labels = [*records.CLIPS, *LABELS["adding"][3:], *LABELS["recurrent-init"][3:6], *LABELS["truncation"][4:]]
+    labels = [*records.CLIPS, *LABELS["adding"][2:4], "best", *LABELS["recurrent-init"][3:6],
+              *LABELS["truncation"][4:]]
     return list(dict.fromkeys([h for table in TABLES.values() for h in table.headers] + labels))

@@ -4,9 +4,9 @@
   and a marker; exactly two steps are marked, one in each half of the sequence, and the answer at
   the end is the sum of the two marked values. Always answering 1 scores a mean squared error of
   1/6, so a model has learnt the task only when it beats that by far.
-* **Copy memory** (Hochreiter & Schmidhuber 1997; Arjovsky et al. 2016): ten symbols out of eight,
-  then ``delay`` blanks, a go marker, and the network must output the ten symbols again at the end
-  (blanks before). Outputting blanks and then guessing scores 10 log 8 / (delay + 20).
+* **Copy memory** (Hochreiter & Schmidhuber 1997; Arjovsky et al. 2016): n symbols out of eight (ten
+  unless told), then ``delay`` blanks, a go marker, and the network must output the n symbols again at
+  the end (blanks before). Outputting blanks and then guessing scores n log 8 / (delay + 2n).
 
 An output layer has ``init``, ``forward(params, h_seq, target) -> (loss, cache)`` and
 ``backward(params, cache) -> (grads, dh_seq)``; its parameter names start with ``head.``.
@@ -121,21 +121,24 @@ def adding(T: int) -> Task:
 COPY_SYMBOLS, COPY_LENGTH = 8, 10
 
 
-def copy_memory(delay: int) -> Task:
-    """Copy memory: ten symbols, ``delay`` blanks and a go marker, then the ten symbols to reproduce."""
+def copy_memory(delay: int, length: int = COPY_LENGTH) -> Task:
+    """Copy memory: ``length`` symbols (ten unless told), ``delay`` blanks and a go marker, then the symbols
+    to reproduce."""
     if delay < 1:
         raise ValueError(f"copy_memory: the delay must be at least 1 step, got {delay}")
+    if length < 1:
+        raise ValueError(f"copy_memory: at least 1 symbol must be copied, got {length}")
     blank, go = COPY_SYMBOLS, COPY_SYMBOLS + 1
-    T = delay + 2 * COPY_LENGTH
+    T = delay + 2 * length
 
     def sample(B: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        symbols = rng.integers(0, COPY_SYMBOLS, (COPY_LENGTH, B))
+        symbols = rng.integers(0, COPY_SYMBOLS, (length, B))
         seen = np.full((T, B), blank)
-        seen[:COPY_LENGTH] = symbols
-        seen[T - COPY_LENGTH - 1] = go
+        seen[:length] = symbols
+        seen[T - length - 1] = go
         target = np.full((T, B), blank)
-        target[T - COPY_LENGTH:] = symbols
+        target[T - length:] = symbols
         return np.eye(COPY_SYMBOLS + 2)[seen], target
 
-    baseline = COPY_LENGTH * np.log(COPY_SYMBOLS) / T
+    baseline = length * np.log(COPY_SYMBOLS) / T
     return Task("copy", T, COPY_SYMBOLS + 2, SequenceSoftmax(COPY_SYMBOLS + 2), float(baseline), sample)

@@ -18,7 +18,7 @@ from derive.cells.catalogue import get
 
 from . import initialise
 from .records import settled_below
-from .tasks import HEAD, Task
+from .tasks import HEAD, Head, Task
 
 Arrays = Mapping[str, np.ndarray]
 
@@ -39,24 +39,37 @@ def chunks(T: int, truncate: int | None) -> list[tuple[int, int]]:
 def loss_and_grads(cell: str, task: Task, params: Arrays, x: np.ndarray, target: np.ndarray,
                    truncate: int | None = None) -> tuple[float, dict[str, np.ndarray]]:
     """The task loss and its gradient with respect to every parameter, through ``truncate``-step chunks."""
+    loss, grads, _, _ = through(cell, task.head, params, x, target, truncate)
+    return loss, grads
+
+
+def through(cell: str, head: Head, params: Arrays, x: np.ndarray, target: np.ndarray,
+            truncate: int | None = None, start: Arrays | None = None
+            ) -> tuple[float, dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
+    """Forward and backward through ``truncate``-step chunks from the states ``start`` (``{"h0": …}``, zero
+    when None), taken as constants: the loss, the parameters' gradients, the inputs' gradient and the states
+    at the end."""
     module = kernel(cell)
     own = {k: params[k] for k in module.PARAM_SHAPES}
-    head = {k: v for k, v in params.items() if k.startswith(HEAD)}
     states: dict[str, np.ndarray | None] = {f"{s}0": None for s in module.STATES}
+    states.update(start or {})
     outputs, caches = [], []
     for lo, hi in chunks(x.shape[0], truncate):
         h_seq, cache = module.forward(own, x[lo:hi], **states)
         states = {f"{s}0": cache[f"{s}_T"] for s in module.STATES}  # constants for the next chunk
         outputs.append(h_seq)
         caches.append(cache)
-    loss, head_cache = task.head.forward(head, np.concatenate(outputs), target)
-    grads, dh_seq = task.head.backward(head, head_cache)
+    read_out = {k: v for k, v in params.items() if k.startswith(HEAD)}
+    loss, head_cache = head.forward(read_out, np.concatenate(outputs), target)
+    grads, dh_seq = head.backward(read_out, head_cache)
     grads.update((k, np.zeros_like(v)) for k, v in own.items())
+    dx = np.empty_like(x)
     for (lo, hi), cache in zip(chunks(x.shape[0], truncate), caches):
         chunk = module.backward(own, cache, dh_seq[lo:hi])
         for k in own:
             grads[k] += chunk[k]
-    return loss, grads
+        dx[lo:hi] = chunk["x"]
+    return loss, grads, dx, states
 
 
 # --- clipping ----------------------------------------------------------------------------------
@@ -139,7 +152,8 @@ class Config:
     truncate: int | None = None
     evaluate_every: int = 50
     eval_batch: int = 256
-    seed: int = 0
+    seed: int = 0  # the initial weights
+    data_seed: int | None = None  # the training and held-out batches; None: from the weights' seed (see train)
     stop_below: float | None = None  # stop early once the mean of the last three evaluations is below this
     forget_bias: float | None = None  # LSTM-type cells: the bias of the forget gate f
     recurrent: str = "torch"  # initial recurrent weights: torch, orthogonal or gaussian
@@ -209,13 +223,20 @@ def optimizer(config: Config) -> SGD | Adam:
 
 def train(config: Config, task: Task) -> History:
     """Train on fresh batches for config.steps steps (fewer with stop_below); evaluate on one fixed batch every
-    config.evaluate_every steps."""
+    config.evaluate_every steps.
+
+    With a data_seed, the weights come from seed and the batches from data_seed alone, so that runs with the
+    same data_seed see the same batches whatever their cell; without one, the batches continue the generator
+    that drew the weights, and the held-out batch comes from [seed, 1]."""
     if config.clip not in CLIPS:
         raise ValueError(f"unknown clip {config.clip!r} (known: {', '.join(CLIPS)})")
     rng = np.random.default_rng(config.seed)
     params = initial_params(config, task, rng)
+    if config.data_seed is not None:
+        rng = np.random.default_rng([config.data_seed, 0])
     opt = optimizer(config)
-    x_eval, y_eval = task.sample(config.eval_batch, np.random.default_rng([config.seed, 1]))
+    held_out = config.seed if config.data_seed is None else config.data_seed
+    x_eval, y_eval = task.sample(config.eval_batch, np.random.default_rng([held_out, 1]))
     history = History()
     for step in range(config.steps + 1):
         if step % config.evaluate_every == 0:

@@ -42,7 +42,7 @@ from derive.derivation.bptt import derive
 from derive.emit import diagram, head, identities, latex, notation, svg
 from derive.emit.latex import CellLatexPrinter, Equation
 from derive.lab import plots as analysis_plots
-from derive.lab import plotting, speed, worked
+from derive.lab import plotting, records, speed, worked
 from derive.paths import PACKAGE, generated, repository
 
 from . import landing, references, search_terms, theme
@@ -63,6 +63,9 @@ logger = logging.getLogger(__name__)
 _ = get_translation("sphinx")
 
 
+LM_SAMPLE = "{cell}, temperature {value} (the prime, then what the model drew):"
+
+
 def messages() -> list[str]:
     """Texts the directives put on pages, to be translated in the ``sphinx`` catalog."""
     plots = [m for plot in plotting.PLOTS.values() for m in plot.messages]
@@ -70,7 +73,7 @@ def messages() -> list[str]:
     return list(dict.fromkeys([*diagram.messages(BUILTIN.values()), *theme.messages(), *landing.messages(), *references.messages(), *TABLE_HEADERS, *worked_texts, *speed.HEADERS,
                                *speed.MEMORY_HEADERS, *plots, SPEED_THREADS, SPEC_HEADER,
                                *(cell.title for cell in known().values() if cell.title),
-                               *analysis_plots.messages()]))
+                               *analysis_plots.messages(), LM_SAMPLE]))
 
 
 def in_catalog(message: str) -> bool:
@@ -439,7 +442,8 @@ class SpeedTable(EngineDirective):
 
 
 class AnalysisTable(EngineDirective):
-    """``{analysis-table} adding``: a table of :mod:`derive.analysis_plots` from the committed measurements."""
+    """``{analysis-table} adding``: a table of :mod:`derive.lab.plots` from the committed measurements (a line
+    break in a cell's text starts a new line of the cell)."""
 
     required_arguments = 1
 
@@ -450,8 +454,43 @@ class AnalysisTable(EngineDirective):
                              f"(known: {', '.join(analysis_plots.TABLES)})")
         for rel in found.data:
             self.env.note_dependency(str(ROOT / rel))
-        body = [[nodes.Text(text) for text in row] for row in found.rows(self.translate)]
+        body = [[lines(text) for text in row] for row in found.rows(self.translate)]
         return [table([self.translate(h) for h in found.headers], body)]
+
+
+def lines(text: str) -> nodes.inline:
+    """A table cell's text, each of its lines on a line of its own."""
+    cell = nodes.inline()
+    for k, line in enumerate(text.split("\n")):
+        if k:
+            cell += nodes.raw("", "<br>", format="html")
+        cell += nodes.Text(line)
+    return cell
+
+
+class LanguageModelSamples(EngineDirective):
+    """``{lm-samples} english``: the committed text each cell's language model drew at each temperature
+    (the first seed, fixed windows), under a label in the page's language."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        self.env.note_dependency(str(ROOT / records.path("language-model")))
+        data = records.load("language-model")
+        corpus = self.arguments[0]
+        if corpus not in data["runs"]:
+            raise self.error(f"lm-samples: no corpus {corpus!r} (known: {', '.join(data['runs'])})")
+        prime = data["settings"]["corpora"][corpus]["prime"]
+        found: list[nodes.Node] = []
+        for cell, by_truncation in data["runs"][corpus].items():
+            for temperature, text in by_truncation["fixed"][0]["samples"].items():
+                label = nodes.paragraph("", self.translate(LM_SAMPLE).format(cell=cell, value=temperature),
+                                        classes=["engine-sample-label"])
+                label["translatable"] = False  # translated here, from the catalog
+                sample = literal(prime + text, "text")
+                sample["classes"].append("engine-sample")  # wrapped: a model's lines are as long as it drew them
+                found += [label, sample]
+        return found
 
 
 def literal(text: str, language: str) -> nodes.literal_block:
@@ -542,7 +581,8 @@ def setup(app: Sphinx) -> dict:
                             "bptt-identities": BpttIdentities, "worked-example": WorkedExample,
                             "cell-diagram": CellDiagram, "cell-spec": CellSpec, "param-table": ParamTable,
                             "kernel-source": KernelSource, "kernel-api": KernelApi, "plot": Plot,
-                            "speed-table": SpeedTable, "analysis-table": AnalysisTable}.items():
+                            "speed-table": SpeedTable, "analysis-table": AnalysisTable,
+                            "lm-samples": LanguageModelSamples}.items():
         app.add_directive(name, directive)
     app.add_search_language(ChineseSearch)
     app.add_transform(TabLabels)

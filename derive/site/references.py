@@ -51,6 +51,15 @@ WORKS = (
          et_al("Jozefowicz", 2015)),
     Work("pascanu2013", "Razvan Pascanu, Tomas Mikolov, Yoshua Bengio (2013). On the difficulty of training "
          "recurrent neural networks. ICML.", "https://arxiv.org/abs/1211.5063", et_al("Pascanu", 2013)),
+    Work("arjovsky2016", "Martin Arjovsky, Amar Shah, Yoshua Bengio (2016). Unitary Evolution Recurrent Neural "
+         "Networks. ICML.", "https://arxiv.org/abs/1511.06464", et_al("Arjovsky", 2016)),
+    Work("merity2018", "Stephen Merity, Nitish Shirish Keskar, Richard Socher (2018). Regularizing and Optimizing "
+         "LSTM Language Models. ICLR.", "https://arxiv.org/abs/1708.02182", et_al("Merity", 2018)),
+    Work("karpathy2015", "Andrej Karpathy (2015). The Unreasonable Effectiveness of Recurrent Neural Networks.",
+         "https://karpathy.github.io/2015/05/21/rnn-effectiveness/", r"Karpathy[^。.;；]{0,20}?2015", "a blog post"),
+    Work("wilson1927", "Edwin B. Wilson (1927). Probable Inference, the Law of Succession, and Statistical "
+         "Inference. Journal of the American Statistical Association 22(158).",
+         "https://doi.org/10.1080/01621459.1927.10502953", r"Wilson[^。.;；]{0,20}?1927"),
     Work("williams1989", "Ronald J. Williams, David Zipser (1989). A Learning Algorithm for Continually Running "
          "Fully Recurrent Neural Networks. Neural Computation 1(2).", "https://doi.org/10.1162/neco.1989.1.2.270",
          r"Williams[^。.;；]{0,20}?1989"),

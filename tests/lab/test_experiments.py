@@ -6,7 +6,7 @@ import pytest
 
 from derive.lab import plots as analysis_plots
 from derive.lab import experiments as figures
-from derive.lab import plotting
+from derive.lab import plotting, records
 from derive.cli import main
 
 
@@ -76,10 +76,46 @@ def test_the_explosion_goes_through_the_recurrent_weights_and_clipping_stops_it(
 
 
 @pytest.mark.slow  # a training run
-def test_the_start_of_an_adding_run_is_reproduced():
-    committed = figures.load("adding")["runs"]["gru"]["10"]
-    fresh = first_evaluations(figures.adding_config("gru", 10), "adding", 10)
-    assert figures.differences(committed["eval_loss"][:2], fresh["eval_loss"]) == []
+def test_the_start_of_a_dependency_run_is_reproduced():
+    config = figures.dependency_config("adding", "gru", records.DEPENDENCY_HIDDEN, 0.01, 0, 10)
+    fresh = figures.start_of(asdict(config), "adding", 10)
+    assert figures.compare_start("adding", "equal/gru/0.01/10/0", fresh) == []
+
+
+def learnt_before_the_end(run: dict, baseline: float) -> bool:
+    level = records.LEARNT_FRACTION * baseline
+    return any(records.settled_below(run["eval_loss"][:k], level) for k in range(1, len(run["eval_loss"])))
+
+
+@pytest.mark.parametrize("task,name", list(records.DEPENDENCY_DATA.items()))
+def test_every_setting_has_every_seed_and_every_run_stops_by_the_rule(task, name):
+    """Five seeds at every cell, learning rate and length; a run ends once learnt or at the step budget."""
+    data = figures.load(name)
+    steps = figures.DEPENDENCY_STEPS[task]
+    lengths = [str(T) for T in records.DEPENDENCY_LENGTHS[task]]
+    assert data["baselines"] == figures.rounded({T: figures.task_named(task, int(T)).baseline for T in lengths})
+    reference = records.MATCHED_TO[0]
+    for cell in records.DEPENDENCY_CELLS:
+        assert list(data["runs"]["equal"][cell]) == [f"{lr:g}" for lr in records.LEARNING_RATES]
+        assert data["settings"]["matched hidden"][cell] == figures.matched_hidden(task, cell)
+        settings = [*data["runs"]["equal"][cell].values()]
+        settings += [data["runs"]["matched"][cell]] if cell != reference else []
+        for by_length in settings:
+            assert list(by_length) == lengths
+            for T, runs in by_length.items():
+                assert len(runs) == records.SEEDS
+                for run in runs:
+                    baseline = data["baselines"][T]
+                    assert not learnt_before_the_end(run, baseline), (cell, T)
+                    assert records.learnt(run, baseline) or run["eval_step"][-1] == steps, (cell, T)
+    assert reference not in data["runs"]["matched"]
+    assert data["best"] == records.best_rates(data["runs"]["equal"], data["baselines"])
+
+
+def test_a_run_missing_from_the_committed_data_is_a_problem():
+    problems = figures.compare_start("adding", "equal/gru/0.01/10/9", {"eval_loss": [1.0, 1.0]})
+    assert problems == ["adding/equal/gru/0.01/10/9: no committed run: run `gated-rnn figures --only adding`"]
+    assert figures.committed_run("adding", "equal/gru/0.5/10/0") is None
 
 
 def test_differences_are_reported_with_their_place():
@@ -137,10 +173,3 @@ def test_the_check_compares_the_start_of_runs_within_its_tolerance():
     calm = {**fresh, "eval_loss": list(committed["eval_loss"][:2])}
     problems = figures.compare_start("clipping", "without clipping", calm)
     assert [p for p in problems if "grew" in p]  # the unclipped run must blow up
-
-
-def test_the_check_skips_lengths_the_committed_chain_never_reached():
-    runs = figures.load("adding")["runs"]["rnn"]
-    missing = next(T for T in figures.ADDING["lengths"] if str(T) not in runs)
-    assert figures.committed_run("adding", f"rnn/{missing}") is None
-    assert figures.compare_start("adding", f"rnn/{missing}", {"eval_loss": [1.0, 1.0]}) == []

@@ -27,6 +27,16 @@ def test_copy_memory():
     assert task.baseline == pytest.approx(10 * np.log(8) / 25)
 
 
+def test_short_copy_memory_copies_the_symbols_it_is_told():
+    task = tasks.copy_memory(4, length=3)
+    x, target = task.sample(6, np.random.default_rng(1))
+    seen = x.argmax(axis=2)
+    assert task.length == 10 and np.array_equal(target[-3:], seen[:3]) and np.all(seen[6] == 9)
+    assert task.baseline == pytest.approx(3 * np.log(8) / 10)
+    with pytest.raises(ValueError, match="at least 1 symbol"):
+        tasks.copy_memory(4, length=0)
+
+
 @pytest.mark.parametrize("task", [tasks.adding(6), tasks.copy_memory(2)], ids=["regression", "softmax"])
 def test_head_gradients(task):
     rng = np.random.default_rng(1)

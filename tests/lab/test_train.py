@@ -137,3 +137,29 @@ def test_training_stops_once_the_last_evaluations_settle_below_the_level():
     history = train.train(config, tasks.adding(6))
     assert history.eval_step == [0, 10, 20] and len(history.loss) == 20
     assert train.settled_below([5.0, 0.1, 0.2, 0.3], 0.25) and not train.settled_below([0.1, 0.2], 1.0)
+
+
+def batches_seen(config: train.Config, task: tasks.Task) -> list[np.ndarray]:
+    """The inputs of every batch the run draws, held-out batch first."""
+    seen = []
+
+    def recording(B, rng):
+        x, y = task.sample(B, rng)
+        seen.append(x)
+        return x, y
+    train.train(config, tasks.Task(task.name, task.length, task.inputs, task.head, task.baseline, recording))
+    return seen
+
+
+def test_a_data_seed_gives_every_cell_the_same_batches_and_the_weights_their_own_seed():
+    task = tasks.adding(6)
+    config = train.Config("rnn", hidden=4, batch=5, steps=3, evaluate_every=3, eval_batch=7, seed=1, data_seed=9)
+    rnn, lstm = batches_seen(config, task), batches_seen(train.Config(**{**config.__dict__, "cell": "lstm"}), task)
+    assert len(rnn) == len(lstm) == 4 and all(np.array_equal(a, b) for a, b in zip(rnn, lstm))
+    other_weights = batches_seen(train.Config(**{**config.__dict__, "seed": 2}), task)
+    assert all(np.array_equal(a, b) for a, b in zip(rnn, other_weights))
+    other_data = batches_seen(train.Config(**{**config.__dict__, "data_seed": 10}), task)
+    assert not np.array_equal(rnn[1], other_data[1])
+    shared = batches_seen(train.Config(**{**config.__dict__, "data_seed": None}), task)  # batches follow the weights
+    unshared = batches_seen(train.Config(**{**config.__dict__, "data_seed": None, "cell": "lstm"}), task)
+    assert np.array_equal(shared[0], unshared[0]) and not np.array_equal(shared[1], unshared[1])
