@@ -308,17 +308,20 @@ def lm_jobs() -> list[Job]:
             for truncation in records.TRUNCATIONS for k in range(records.LM_SEEDS)]
 
 
+def lm_corpus_settings(corpus: str) -> dict:
+    """The sizes of one corpus and of its models, its training length, prime and sample length."""
+    text = language.corpus(corpus)
+    hidden = {cell: lm_hidden(corpus, cell) for cell in records.DEPENDENCY_CELLS}
+    return {"symbols": len(text.symbols), "training characters": len(text.train_text),
+            "held-out characters": len(text.held_out_text), "hidden": hidden,
+            "parameters": {cell: language.parameter_count(cell, len(text.symbols), LM_RECIPE.embed, H)
+                           for cell, H in hidden.items()},
+            "steps": LM_STEPS[corpus][0], "evaluate every": LM_STEPS[corpus][1],
+            "prime": LM_PRIMES[corpus], "characters sampled": LM_SAMPLED[corpus]}
+
+
 def lm_settings() -> dict:
-    sizes = {corpus: {"symbols": len(language.corpus(corpus).symbols),
-                      "training characters": len(language.corpus(corpus).train_text),
-                      "held-out characters": len(language.corpus(corpus).held_out_text),
-                      "hidden": {cell: lm_hidden(corpus, cell) for cell in records.DEPENDENCY_CELLS},
-                      "parameters": {cell: language.parameter_count(cell, len(language.corpus(corpus).symbols),
-                                                                    LM_RECIPE.embed, lm_hidden(corpus, cell))
-                                     for cell in records.DEPENDENCY_CELLS},
-                      "steps": LM_STEPS[corpus][0], "evaluate every": LM_STEPS[corpus][1],
-                      "prime": LM_PRIMES[corpus], "characters sampled": LM_SAMPLED[corpus]}
-             for corpus in language.CORPORA}
+    sizes = {corpus: lm_corpus_settings(corpus) for corpus in language.CORPORA}
     return {"recipe": {**asdict(LM_RECIPE), "cell": "(cell)", "corpus": "(corpus)", "hidden": "(matched)",
                        "steps": "(per corpus)", "evaluate_every": "(per corpus)", "seed": "k"},
             "matched": records.LM_MATCHED_TO, "seeds": records.LM_SEEDS, "temperatures": records.TEMPERATURES,

@@ -29,8 +29,15 @@ def parameter_count(cell: Cell, D: int, H: int) -> int:
 
 
 def closest_hidden(count: Callable[[int], int], target: int, largest: int = 4096) -> int:
-    """The hidden size whose parameter count ``count(H)`` is nearest to target (the smaller one on a tie)."""
-    return min(range(1, largest + 1), key=lambda H: (abs(count(H) - target), H))
+    """The hidden size whose parameter count ``count(H)``, which grows with H, is nearest to target (the
+    smaller one on a tie); the search stops at the first size that reaches the target."""
+    below = None  # the count one size smaller
+    for H in range(1, largest + 1):
+        n = count(H)
+        if n >= target:
+            return H - 1 if below is not None and target - below <= n - target else H
+        below = n
+    return largest
 
 
 def recurrent_weights(cell: Cell) -> list[str]:

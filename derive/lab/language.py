@@ -183,7 +183,7 @@ def held_out_loss(cell: str, params: dict[str, np.ndarray], ids: np.ndarray) -> 
     for lo in range(0, rows.shape[1] - 1, EVAL_WINDOW):
         tokens = rows[:, lo:lo + EVAL_WINDOW + 1].T
         h_seq, cache_ = module.forward(own, params[EMBEDDING][tokens[:-1]], **states)
-        states = {f"{s}0": cache_[f"{s}_T"] for s in module.STATES}
+        states = train.final_states(module, cache_)
         loss, _ = head.forward(read_out, h_seq, tokens[1:])
         total += loss * tokens[1:].size
         count += tokens[1:].size
@@ -208,6 +208,5 @@ def sample(cell: str, params: dict[str, np.ndarray], text: Corpus, prime: str, t
         p = np.where(allowed, np.exp(z - z.max()), 0.0)
         nxt = int(rng.choice(len(p), p=p / p.sum()))
         drawn.append(nxt)
-        states = {f"{s}0": cache_[f"{s}_T"] for s in module.STATES}
-        h_seq, cache_ = module.forward(own, params[EMBEDDING][np.array([[nxt]])], **states)
+        h_seq, cache_ = module.forward(own, params[EMBEDDING][np.array([[nxt]])], **train.final_states(module, cache_))
     return text.decode(drawn)

@@ -199,9 +199,9 @@ def draw_dependency(name: str, translate: Translate):
             runs = records.compared_runs(data, comparison, cell)
             x = np.arange(len(lengths)) + offset
             found = [records.success(runs[T], data["baselines"][T]) for T in lengths]
-            rate = np.array([k / n for k, n in found])
+            share = np.array([k / n for k, n in found])
             low, high = np.array([records.wilson(k, n) for k, n in found]).T
-            rates.errorbar(x, rate, yerr=[rate - low, high - rate], color=COLORS[cell], marker="o",
+            rates.errorbar(x, share, yerr=[share - low, high - share], color=COLORS[cell], marker="o",
                            markersize=4, capsize=2.5, linewidth=1.2,
                            label=translate(labels[5]).format(cell=cell, lr=lr))
             for k, T in enumerate(lengths):
@@ -488,6 +488,5 @@ TABLES: dict[str, Table] = {
 
 def messages() -> list[str]:
     """Every table header and row label to translate (plots list theirs when they register)."""
-    labels = [*records.CLIPS, *LABELS["adding"][2:4], "best", *LABELS["recurrent-init"][3:6],
-              *LABELS["truncation"][4:]]
+    labels = [*records.CLIPS, "best", *LABELS["recurrent-init"][3:6], *LABELS["truncation"][4:]]
     return list(dict.fromkeys([h for table in TABLES.values() for h in table.headers] + labels))

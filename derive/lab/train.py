@@ -43,6 +43,11 @@ def loss_and_grads(cell: str, task: Task, params: Arrays, x: np.ndarray, target:
     return loss, grads
 
 
+def final_states(module, cache: dict) -> dict[str, np.ndarray]:
+    """The states a kernel's forward pass ended in, as the initial states of the next call (``{"h0": …}``)."""
+    return {f"{s}0": cache[f"{s}_T"] for s in module.STATES}
+
+
 def through(cell: str, head: Head, params: Arrays, x: np.ndarray, target: np.ndarray,
             truncate: int | None = None, start: Arrays | None = None
             ) -> tuple[float, dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
@@ -56,7 +61,7 @@ def through(cell: str, head: Head, params: Arrays, x: np.ndarray, target: np.nda
     outputs, caches = [], []
     for lo, hi in chunks(x.shape[0], truncate):
         h_seq, cache = module.forward(own, x[lo:hi], **states)
-        states = {f"{s}0": cache[f"{s}_T"] for s in module.STATES}  # constants for the next chunk
+        states = final_states(module, cache)  # constants for the next chunk
         outputs.append(h_seq)
         caches.append(cache)
     read_out = {k: v for k, v in params.items() if k.startswith(HEAD)}
