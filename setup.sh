@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Everything the main job and the tests need, on a Debian machine that has Python and Node:
-# gettext (catalogs), Chromium and CJK fonts (browser tests and screenshots),
+# gettext (catalogs), Chromium and CJK fonts (browser tests and screenshots), a C compiler (fused kernels),
 # PyTorch's CPU build (parity tests), this package with its extras, MathJax from npm.
 set -euo pipefail
 cd "$(dirname "$0")"
-system="chromium gettext fonts-noto-cjk"
+system="chromium gettext fonts-noto-cjk gcc libc6-dev"
 if ! dpkg -s $system >/dev/null 2>&1; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -1,13 +1,24 @@
-"""Generated kernels against torch CPU and against the GEMM floor, forward and forward+backward.
+"""Generated kernels against hand-written NumPy, torch CPU and the GEMM floor, forward and forward+backward.
 
-The GEMM floor is the time of the matrix products no implementation can avoid: the input projection
-of all steps, one recurrent product per step (forward), one per step for δh (backward) and the three
-large weight/input-gradient products after the loop. Ratios come from one run: every repetition
-times each contender once, in turn, and the table reports medians.
+Contenders, all on the same inputs, in one process:
 
-    python benchmarks/bench_kernels.py                 # the README table
-    python benchmarks/bench_kernels.py --quick         # fewer repetitions
-    python benchmarks/bench_kernels.py --json docs/kernels/_data/speed.json   # data for the site's plot
+- ``ours``: the generated kernel (generated/<cell>.py);
+- ``fused``: the generated fused kernel (generated/fused/<cell>.py), each step's elementwise work compiled C;
+- ``expert``: the same cell written by hand for speed (benchmarks/expert.py), checked equal to ours;
+- ``torch``: torch.nn.RNN / LSTM / GRU on the CPU, autograd for the backward pass;
+- ``floor``: only the matrix products no implementation can avoid (the input projection of all steps,
+  one recurrent product per step forwards and one backwards, the three large gradient products after
+  the loop), each in its fastest layout.
+
+NumPy's BLAS and torch both run on THREADS threads (threadpoolctl pins NumPy's). Every repetition runs
+each contender once, in a shuffled order, after a pause long enough for the BLAS threads of the previous
+contender to stop spinning (``--pause-effect`` measures how long that is). The table reports medians and,
+in the JSON, the quartiles of every contender; every ratio comes from one run.
+
+    python benchmarks/bench_kernels.py                  # the table
+    python benchmarks/bench_kernels.py --quick          # fewer repetitions
+    python benchmarks/bench_kernels.py --pause-effect   # torch's time after NumPy work, against the pause
+    python benchmarks/bench_kernels.py --json docs/kernels/_data/speed.json   # data for the site
 """
 
 from __future__ import annotations
@@ -19,40 +30,45 @@ import platform
 import random
 import statistics
 import time
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_info, threadpool_limits
 
-from derive import cells
-from derive.derivation.counts import count
+import expert
 from derive.runtime import interop
 
-SHAPES = [(50, 32, 128, 256), (200, 16, 64, 128), (50, 64, 256, 512)]
+SHAPES = [(100, 1, 32, 64), (200, 16, 64, 128), (50, 32, 128, 256), (50, 64, 256, 512), (20, 128, 512, 512)]
 CELLS = ["lstm", "gru", "rnn"]
 DTYPES = [np.float32, np.float64]
-SETTLE = 0.05  # seconds of idle time before each timed call
+THREADS = 2
+PAUSE = 0.2  # seconds before each timed call: see --pause-effect
+PAUSES = (0.0, 0.02, 0.05, 0.1, 0.2, 0.4)
 
 
 def gemm_floor(G: int, T: int, B: int, D: int, H: int, dtype) -> tuple[Callable, Callable]:
-    """The unavoidable products for a cell with G gates: (forward, forward+backward)."""
+    """The unavoidable products for a cell with G gates, in their fastest layouts: (forward, fwd+bwd)."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((T * B, D)).astype(dtype)
-    W = rng.standard_normal((G * H, D)).astype(dtype)
-    U = rng.standard_normal((G * H, H)).astype(dtype)
+    WT = np.ascontiguousarray(rng.standard_normal((G * H, D)).astype(dtype).T)
+    W = np.ascontiguousarray(WT.T)
+    UT = rng.standard_normal((H, G * H)).astype(dtype)
+    U = np.ascontiguousarray(UT.T)
     pre = np.empty((T * B, G * H), dtype)
     h = rng.standard_normal((T, B, H)).astype(dtype)
     rec = np.empty((B, G * H), dtype)
     dh = np.empty((B, H), dtype)
+    d_pre = pre.reshape(T, B, G * H)
 
     def forward():
-        np.matmul(x, W.T, out=pre)
+        np.matmul(x, WT, out=pre)
         for t in range(T):
-            np.matmul(h[t], U.T, out=rec)
+            np.matmul(h[t], UT, out=rec)
 
     def forward_backward():
         forward()
-        d_pre = pre.reshape(T, B, G * H)
         for t in range(T):
             np.matmul(d_pre[t], U, out=dh)
         _ = pre.T @ x, pre @ W, pre.T @ h.reshape(T * B, H)
@@ -61,8 +77,12 @@ def gemm_floor(G: int, T: int, B: int, D: int, H: int, dtype) -> tuple[Callable,
 
 
 def contenders(cell: str, T: int, B: int, D: int, H: int, dtype) -> dict[str, Callable]:
+    """Each contender's forward and forward+backward over the same parameters and inputs."""
     kernel = importlib.import_module(f"generated.{cell}")
+    fused = importlib.import_module(f"generated.fused.{cell}")
+    by_hand, by_hand_backward = expert.KERNELS[cell]
     tdtype = torch.float32 if dtype == np.float32 else torch.float64
+    torch.manual_seed(0)
     module = getattr(torch.nn, interop.TORCH_CELLS[cell][0])(D, H).to(tdtype)
     _, params = interop.from_torch(module)
     rng = np.random.default_rng(1)
@@ -70,10 +90,23 @@ def contenders(cell: str, T: int, B: int, D: int, H: int, dtype) -> dict[str, Ca
     dh = rng.standard_normal((T, B, H)).astype(dtype)
     xt, dht = torch.from_numpy(x), torch.from_numpy(dh)
     xg = xt.clone().requires_grad_()
+    ours = kernel.backward(params, kernel.forward(params, x)[1], dh)
+    tolerance = 1e-3 if dtype == np.float32 else 1e-9
+    for other, (f, b) in {"expert": (by_hand, by_hand_backward), "fused": (fused.forward, fused.backward)}.items():
+        theirs = b(params, f(params, x)[1], dh)
+        for name, value in ours.items():  # every contender computes the same thing
+            scale = max(float(np.abs(value).max()), 1.0)
+            if not np.allclose(theirs[name], value, rtol=0, atol=tolerance * scale):
+                raise AssertionError(f"{other} {cell}: gradient {name} differs from the generated kernel's")
 
     def ours_fb():
-        h, cache = kernel.forward(params, x)
-        kernel.backward(params, cache, dh)
+        kernel.backward(params, kernel.forward(params, x)[1], dh)
+
+    def fused_fb():
+        fused.backward(params, fused.forward(params, x)[1], dh)
+
+    def expert_fb():
+        by_hand_backward(params, by_hand(params, x)[1], dh)
 
     def torch_f():
         with torch.no_grad():
@@ -86,16 +119,21 @@ def contenders(cell: str, T: int, B: int, D: int, H: int, dtype) -> dict[str, Ca
 
     G = len(interop.TORCH_CELLS[cell][1])
     floor_f, floor_fb = gemm_floor(G, T, B, D, H, dtype)
-    return {"ours_f": lambda: kernel.forward(params, x), "ours_fb": ours_fb, "torch_f": torch_f,
-            "torch_fb": torch_fb, "floor_f": floor_f, "floor_fb": floor_fb}
+    return {"ours_f": lambda: kernel.forward(params, x), "ours_fb": ours_fb,
+            "fused_f": lambda: fused.forward(params, x), "fused_fb": fused_fb,
+            "expert_f": lambda: by_hand(params, x), "expert_fb": expert_fb,
+            "torch_f": torch_f, "torch_fb": torch_fb, "floor_f": floor_f, "floor_fb": floor_fb}
 
 
-def measure(fns: dict[str, Callable], repeats: int) -> dict[str, float]:
-    """Median time of each contender; each repetition runs all of them once, in a shuffled order.
+def timed(fn: Callable, pause: float) -> float:
+    time.sleep(pause)
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
-    A pause before every call lets the thread pools of the previous contender (OpenMP, OpenBLAS)
-    stop spinning, so that no contender pays for the one before it.
-    """
+
+def measure(fns: dict[str, Callable], repeats: int, pause: float = PAUSE) -> dict[str, list[float]]:
+    """Every contender's times; each repetition runs all of them once, in a shuffled order."""
     for fn in fns.values():  # warm up
         fn()
     order = random.Random(0)
@@ -104,40 +142,78 @@ def measure(fns: dict[str, Callable], repeats: int) -> dict[str, float]:
     for _ in range(repeats):
         order.shuffle(names)
         for name in names:
-            time.sleep(SETTLE)
-            start = time.perf_counter()
-            fns[name]()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+            times[name].append(timed(fns[name], pause))
+    return times
+
+
+def quartiles(ts: list[float]) -> tuple[float, float, float]:
+    q1, q2, q3 = statistics.quantiles(ts, n=4, method="inclusive")
+    return q1, q2, q3
+
+
+def pause_effect(repeats: int) -> list[tuple[float, float, float]]:
+    """torch's forward+backward time right after a NumPy GEMM loop, against the pause between them:
+    (pause, median, median with no NumPy work before)."""
+    fns = contenders("rnn", 200, 16, 64, 128, np.float32)
+    numpy_work, torch_work = fns["floor_fb"], fns["torch_fb"]
+    alone = statistics.median(timed(torch_work, 0.5) for _ in range(repeats))
+    found = []
+    for pause in PAUSES:
+        ts = []
+        for _ in range(repeats):
+            time.sleep(0.5)
+            numpy_work()
+            ts.append(timed(torch_work, pause))
+        found.append((pause, statistics.median(ts), alone))
+    return found
+
+
+def machine(repeats: int) -> dict[str, object]:
+    """CPU, BLAS, library versions, threads, pause and repetitions."""
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or platform.machine())
+    blas = next((f"{i['internal_api']} {i['version']} ({i.get('architecture', '?')} kernels)"
+                 for i in threadpool_info() if i["user_api"] == "blas"), "unknown BLAS")
+    return {"cpu": cpu, "numpy": np.__version__, "blas": blas, "torch": torch.__version__, "threads": THREADS,
+            "pause": PAUSE, "repeats": repeats}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="5 repetitions instead of 15")
+    p.add_argument("--quick", action="store_true", help="5 repetitions instead of 11")
     p.add_argument("--cells", nargs="*", default=CELLS)
-    p.add_argument("--json", help="also write every median (seconds) to this file")
+    p.add_argument("--pause-effect", action="store_true", help="only measure how long BLAS threads spin")
+    p.add_argument("--json", help="also write every median and quartile (seconds) to this file")
     args = p.parse_args()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    machine = f"NumPy {np.__version__}, torch {torch.__version__} ({threads} threads each), {platform.machine()}"
-    print(machine + "\n")
-    rows = []
-    print("| cell | dtype | T, B, D, H | fwd ms | fwd+bwd ms | fwd+bwd / GEMM floor | fwd / torch | "
-          "fwd+bwd / torch | GFLOP/s (fwd+bwd) |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
-    for cell in args.cells:
-        for dtype in DTYPES:
-            for T, B, D, H in SHAPES:
-                m = measure(contenders(cell, T, B, D, H, dtype), 5 if args.quick else 15)
-                rows.append({"cell": cell, "dtype": np.dtype(dtype).name, "shape": [T, B, D, H], "seconds": m})
-                flops = 2 * 3 * count(cells.get(cell), D, H).matmul_macs * T * B
-                print(f"| {cell} | {np.dtype(dtype).name} | {T}, {B}, {D}, {H} | {m['ours_f'] * 1e3:.1f} | "
-                      f"{m['ours_fb'] * 1e3:.1f} | {m['ours_fb'] / m['floor_fb']:.2f} | "
-                      f"{m['ours_f'] / m['torch_f']:.2f} | {m['ours_fb'] / m['torch_fb']:.2f} | "
-                      f"{flops / m['ours_fb'] / 1e9:.1f} |", flush=True)
+    torch.set_num_threads(THREADS)
+    repeats = 5 if args.quick else 11
+    with threadpool_limits(limits=THREADS, user_api="blas"):
+        print(", ".join(f"{k}: {v}" for k, v in machine(repeats).items()) + "\n")
+        if args.pause_effect:
+            print("| pause before torch (s) | torch fwd+bwd after NumPy (ms) | torch alone (ms) |\n|---:|---:|---:|")
+            for pause, after, alone in pause_effect(repeats * 2):
+                print(f"| {pause} | {after * 1e3:.2f} | {alone * 1e3:.2f} |")
+            return
+        rows = []
+        print("| cell | dtype | T, B, D, H | fwd+bwd ms | ÷ expert | fwd ÷ expert | ÷ GEMM floor | fwd ÷ torch | "
+              "fwd+bwd ÷ torch | fused ÷ ours | fused ÷ torch |")
+        print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for cell in args.cells:
+            for dtype in DTYPES:
+                for T, B, D, H in SHAPES:
+                    times = measure(contenders(cell, T, B, D, H, dtype), repeats)
+                    q = {name: quartiles(ts) for name, ts in times.items()}
+                    m = {name: v[1] for name, v in q.items()}
+                    rows.append({"cell": cell, "dtype": np.dtype(dtype).name, "shape": [T, B, D, H],
+                                 "seconds": m, "quartiles": {name: [v[0], v[2]] for name, v in q.items()}})
+                    print(f"| {cell} | {np.dtype(dtype).name} | {T}, {B}, {D}, {H} | {m['ours_fb'] * 1e3:.2f} | "
+                          f"{m['ours_fb'] / m['expert_fb']:.2f} | {m['ours_f'] / m['expert_f']:.2f} | "
+                          f"{m['ours_fb'] / m['floor_fb']:.2f} | {m['ours_f'] / m['torch_f']:.2f} | "
+                          f"{m['ours_fb'] / m['torch_fb']:.2f} | {m['fused_fb'] / m['ours_fb']:.2f} | "
+                          f"{m['fused_fb'] / m['torch_fb']:.2f} |", flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"machine": machine, "rows": rows}, f, indent=1)
+            json.dump({"machine": machine(repeats), "rows": rows}, f, indent=1)
             f.write("\n")
 
 

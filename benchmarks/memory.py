@@ -1,13 +1,16 @@
-"""Peak memory of forward + backward against the size of what backward strictly needs.
+"""Peak memory of forward + backward, and what checkpointing every k steps trades for it.
 
-What backward cannot do without, short of running the forward pass again: the activations of
-every gate and every state at every step, (P + S) · T · B · H numbers for P pre-activations and S
-states (a state that is itself a gate, like the simple RNN's h, counted once). The kernels also keep the input x (which the caller holds anyway) and values such as
-tanh(c_t) that save recomputation. Peak memory is measured with tracemalloc, which sees NumPy's
-allocations.
+Part 1, for each cell and shape: the peak of a forward and a backward pass (tracemalloc, which sees
+NumPy's allocations), the bytes of the forward cache, the cache the kernel's footprint predicts
+((cache_h · H + D) · T · B numbers, derive.emit.kernel.Footprint), and the peak of the fused kernel,
+whose backward pass computes its factors where it uses them instead of storing them.
+
+Part 2, one long sequence: the peak and the time of forward + backward with derive.runtime.checkpoint
+for several segment lengths k, against the plain kernel, all in one run (medians of interleaved
+repetitions, NumPy's BLAS pinned to THREADS threads).
 
     python benchmarks/memory.py
-    python benchmarks/memory.py --json docs/kernels/_data/memory.json   # data for the site's table
+    python benchmarks/memory.py --json docs/kernels/_data/memory.json   # data for the site's tables
 """
 
 from __future__ import annotations
@@ -15,56 +18,108 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import random
+import statistics
+import time
 import tracemalloc
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from derive import cells
 from derive.derivation.bptt import derive
-from derive.emit.layout import plan
+from derive.emit.kernel import KernelBuilder
+from derive.runtime import checkpoint
 
 SHAPES = [(50, 32, 128, 256), (200, 16, 64, 128)]
+LONG = ("lstm", (2000, 16, 64, 128))
+SEGMENTS = (None, 500, 200, 45, 10)  # None: the kernel without checkpoints
+THREADS = 2
+REPEATS = 7
 
 
-def peak_bytes(cell: str, T: int, B: int, D: int, H: int, dtype=np.float32) -> tuple[int, int, int]:
-    """(peak during forward + backward, bytes in the cache, bytes strictly needed)."""
+def problem(cell: str, T: int, B: int, D: int, H: int, dtype=np.float32):
     kernel = importlib.import_module(f"generated.{cell}")
     rng = np.random.default_rng(0)
     dims = {"H": H, "D": D}
     params = {k: (rng.standard_normal([dims[s] for s in v]) / np.sqrt(H)).astype(dtype)
               for k, v in kernel.PARAM_SHAPES.items()}
-    x = rng.standard_normal((T, B, D)).astype(dtype)
-    dh = rng.standard_normal((T, B, H)).astype(dtype)
-    kernel.backward(params, kernel.forward(params, x)[1], dh)  # warm up
+    return kernel, params, rng.standard_normal((T, B, D)).astype(dtype), rng.standard_normal((T, B, H)).astype(dtype)
+
+
+def run(kernel, params, x, dh, every: int | None) -> None:
+    if every is None:
+        kernel.backward(params, kernel.forward(params, x)[1], dh)
+    else:
+        checkpoint.backward(kernel, params, checkpoint.forward(kernel, params, x, every)[1], dh)
+
+
+def peak(fn) -> int:
     tracemalloc.start()
-    out, cache = kernel.forward(params, x)
-    cached = sum(v.nbytes for v in cache.values()  # arrays of its own; x belongs to the caller
-                 if isinstance(v, np.ndarray) and v.base is None and v is not x)
-    kernel.backward(params, cache, dh)
-    _, peak = tracemalloc.get_traced_memory()
+    fn()
+    _, top = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    layout = plan(derive(cells.get(cell)))
-    gate_states = {node for node, _ in layout.gates} & set(kernel.STATES)  # stored once, as a gate
-    needed = (layout.width + len(kernel.STATES) - len(gate_states)) * T * B * H * np.dtype(dtype).itemsize
-    return peak, cached, needed
+    return top
+
+
+def cache_rows() -> list[dict]:
+    rows = []
+    for cell in ("lstm", "gru", "rnn"):
+        footprint = KernelBuilder(derive(cells.get(cell)), "").footprint()
+        for T, B, D, H in SHAPES:
+            kernel, params, x, dh = problem(cell, T, B, D, H)
+            run(kernel, params, x, dh, None)  # warm up
+            cache = {}
+            top = peak(lambda: cache.update(kernel.forward(params, x)[1]) or kernel.backward(params, cache, dh))
+            owned = sum(v.nbytes for v in cache.values() if isinstance(v, np.ndarray) and v.base is None)
+            predicted = (footprint.cache_h * H + D) * T * B * x.itemsize
+            fused = importlib.import_module(f"generated.fused.{cell}")
+            fused_peak = peak(lambda: run(fused, params, x, dh, None))
+            rows.append({"cell": cell, "shape": [T, B, D, H], "peak": top, "cache": owned, "predicted": predicted,
+                         "fused_peak": fused_peak})
+    return rows
+
+
+def checkpoint_rows() -> list[dict]:
+    cell, (T, B, D, H) = LONG
+    kernel, params, x, dh = problem(cell, T, B, D, H)
+    peaks = {k: peak(lambda: run(kernel, params, x, dh, k)) for k in SEGMENTS}
+    times: dict = {k: [] for k in SEGMENTS}
+    order = list(SEGMENTS)
+    for _ in range(REPEATS):
+        random.shuffle(order)
+        for k in order:
+            start = time.perf_counter()
+            run(kernel, params, x, dh, k)
+            times[k].append(time.perf_counter() - start)
+    return [{"cell": cell, "shape": [T, B, D, H], "every": k, "peak": peaks[k],
+             "seconds": statistics.median(times[k])} for k in SEGMENTS]
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--json", help="also write the measurements (bytes) to this file")
+    p.add_argument("--json", help="also write the measurements (bytes, seconds) to this file")
     args = p.parse_args()
-    print("| cell | T, B, D, H | peak fwd+bwd MB | cache MB | strictly needed MB | peak / needed |")
+    with threadpool_limits(THREADS, "blas"):
+        caches = cache_rows()
+        segments = checkpoint_rows()
+    mb = 2 ** 20
+    print("| cell | T, B, D, H | peak fwd+bwd MB | cache MB | predicted cache MB | peak, fused kernel MB |")
     print("|---|---|---:|---:|---:|---:|")
-    rows = []
-    for cell in ("lstm", "gru", "rnn"):
-        for T, B, D, H in SHAPES:
-            peak, cached, needed = peak_bytes(cell, T, B, D, H)
-            rows.append({"cell": cell, "shape": [T, B, D, H], "peak": peak, "cache": cached, "needed": needed})
-            print(f"| {cell} | {T}, {B}, {D}, {H} | {peak / 2**20:.1f} | {cached / 2**20:.1f} | "
-                  f"{needed / 2**20:.1f} | {peak / needed:.2f} |")
+    for r in caches:
+        print(f"| {r['cell']} | {', '.join(map(str, r['shape']))} | {r['peak'] / mb:.1f} | {r['cache'] / mb:.1f} | "
+              f"{r['predicted'] / mb:.1f} | {r['fused_peak'] / mb:.1f} |")
+    plain = segments[0]
+    print(f"\ncheckpointing, {plain['cell']} at T, B, D, H = {', '.join(map(str, plain['shape']))} (float32)")
+    print("| every k steps | peak MB | ÷ plain | time s | ÷ plain |")
+    print("|---|---:|---:|---:|---:|")
+    for r in segments:
+        print(f"| {r['every'] or 'no checkpoints'} | {r['peak'] / mb:.1f} | {r['peak'] / plain['peak']:.2f} | "
+              f"{r['seconds']:.3f} | {r['seconds'] / plain['seconds']:.2f} |")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"dtype": "float32", "rows": rows}, f, indent=1)
+            json.dump({"dtype": "float32", "threads": THREADS, "repeats": REPEATS, "rows": caches,
+                       "checkpoints": segments}, f, indent=1)
             f.write("\n")
 
 

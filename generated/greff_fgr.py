@@ -82,52 +82,58 @@ def forward(
     )
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
-    # rows: g i f o
-    U_all = np.concatenate([params["U_g"], params["U_i"], params["U_f"], params["U_o"]])
-    V_ii = params["V_ii"]
-    V_if = params["V_if"]
-    V_io = params["V_io"]
-    V_fi = params["V_fi"]
-    V_ff = params["V_ff"]
-    V_fo = params["V_fo"]
+    # rows: g o f i
+    U_all = np.concatenate([params["U_g"], params["U_o"], params["U_f"], params["U_i"]])
+    U_allT = U_all.T.copy()  # contiguous: the step's product reads it row by row
     V_oi = params["V_oi"]
     V_of = params["V_of"]
     V_oo = params["V_oo"]
+    V_fi = params["V_fi"]
+    V_ff = params["V_ff"]
+    V_fo = params["V_fo"]
+    V_ii = params["V_ii"]
+    V_if = params["V_if"]
+    V_io = params["V_io"]
     p_i = params["p_i"]
     p_f = params["p_f"]
     p_o = params["p_o"]
-    # pre-activations, one (T, B, H) slab each: g a_i a_f a_o; the input projections of all steps
-    gates = np.empty((4, T, B, H), x.dtype)
-    np.matmul(x2, params["W_g"].T, out=gates[0].reshape(T * B, H))
-    np.matmul(x2, params["W_i"].T, out=gates[1].reshape(T * B, H))
-    np.matmul(x2, params["W_f"].T, out=gates[2].reshape(T * B, H))
-    np.matmul(x2, params["W_o"].T, out=gates[3].reshape(T * B, H))
-    # one row per slab
-    bias = np.stack([params["b_g"], params["b_i"], params["b_f"], params["b_o"]])
-    gates += bias[:, None, None]
+    # pre-activations: step t's are gates[t], one (B, H) block each: g a_o a_f a_i
+    gates = np.empty((T, 4, B, H), x.dtype)
+    # one row per pre-activation
+    bias = np.array([params["b_g"], params["b_o"], params["b_f"], params["b_i"]])
+    # rows: g o f i
+    W_all = np.concatenate([params["W_g"], params["W_o"], params["W_f"], params["W_i"]])
+    # the input projections of all steps, one GEMM, into step-major order
+    np.add((x2 @ W_all.T).reshape(T, B, 4, H).transpose(0, 2, 1, 3), bias[:, None], out=gates)
     h_seq = np.zeros((T, B, H), x.dtype)
     c_seq = np.zeros((T, B, H), x.dtype)
     i_seq = np.zeros((T, B, H), x.dtype)
     f_seq = np.zeros((T, B, H), x.dtype)
     o_seq = np.zeros((T, B, H), x.dtype)
     tanh_c_seq = np.zeros((T, B, H), x.dtype)
-    tmp0_buf = np.empty((B, H), x.dtype)
     rec = np.empty((B, 4 * H), x.dtype)
+    tmp0_buf = np.empty((B, H), x.dtype)
+    # the same product, (pre-activation, row, unit) like gates[t]
+    rec_t = rec.reshape(B, 4, H).transpose(1, 0, 2)
     h_prev, c_prev, i_prev, f_prev, o_prev = h0, c0, i0, f0, o0
+    viewed = None  # how many rows the views of the buffers cover
     with np.errstate(over="ignore"):  # e^{-a} = inf inside σ gives exactly 0
         for t, live in enumerate(batch.active):  # live: rows still running
-            pre = gates[:, t, :live]
-            g, a_i, a_f, a_o = pre
-            h_prev, c_prev, i_prev, f_prev, o_prev = (
-                h_prev[:live],
-                c_prev[:live],
-                i_prev[:live],
-                f_prev[:live],
-                o_prev[:live],
-            )
-            tmp0 = tmp0_buf[:live]
-            np.matmul(h_prev, U_all.T, out=rec[:live])
-            pre += rec[:live].reshape(live, 4, H).transpose(1, 0, 2)
+            if live != viewed:  # first step, or the number of running rows changed
+                viewed = live
+                h_prev, c_prev, i_prev, f_prev, o_prev = (
+                    h_prev[:live],
+                    c_prev[:live],
+                    i_prev[:live],
+                    f_prev[:live],
+                    o_prev[:live],
+                )
+                rec_live, rec_live_t = rec[:live], rec_t[:, :live]
+                tmp0 = tmp0_buf[:live]
+            pre = gates[t, :, :live]
+            g, a_o, a_f, a_i = pre
+            np.matmul(h_prev, U_allT, out=rec_live)
+            pre += rec_live_t
             blk = pre[:1]  # g = tanh(·)
             np.tanh(blk, out=blk)
             # i = sigmoid(W_i @ x + U_i @ h_prev + V_ii @ i_prev + V_if @ f_prev + V_io @ o_prev +
@@ -263,21 +269,64 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None, di_T=None, df_T=None, 
         cache["U_all"],
     )
     T, B, D = x.shape
-    V_ii = params["V_ii"]
-    V_if = params["V_if"]
-    V_io = params["V_io"]
-    V_fi = params["V_fi"]
-    V_ff = params["V_ff"]
-    V_fo = params["V_fo"]
     V_oi = params["V_oi"]
     V_of = params["V_of"]
     V_oo = params["V_oo"]
+    V_fi = params["V_fi"]
+    V_ff = params["V_ff"]
+    V_fo = params["V_fo"]
+    V_ii = params["V_ii"]
+    V_if = params["V_if"]
+    V_io = params["V_io"]
     p_i = params["p_i"]
     p_f = params["p_f"]
     p_o = params["p_o"]
-    # δ of the pre-activations: computed per step in d_pre (4, B, H), stored as rows of
-    # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop
-    d_pre_buf = np.empty((4, B, H), x.dtype)
+    # factors of forward values, all steps at once: the recursion multiplies by them
+    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step starts from
+    i_prev_seq = np.concatenate([i0[None], i_seq[:-1]])  # the state each step starts from
+    f_prev_seq = np.concatenate([f0[None], f_seq[:-1]])  # the state each step starts from
+    o_prev_seq = np.concatenate([o0[None], o_seq[:-1]])  # the state each step starts from
+    c_prev_seq = np.concatenate([c0[None], c_seq[:-1]])  # the state each step starts from
+    tmp_all0 = np.empty((T, B, H), x.dtype)
+    d_c_dh = np.empty((T, B, H), x.dtype)
+    d_c_do = np.empty((T, B, H), x.dtype)
+    d_a_g_dc = np.empty((T, B, H), x.dtype)
+    d_a_o_do = np.empty((T, B, H), x.dtype)
+    d_a_f_df = np.empty((T, B, H), x.dtype)
+    d_a_i_di = np.empty((T, B, H), x.dtype)
+    d_c_prev_df = np.empty((T, B, H), x.dtype)
+    d_c_prev_di = np.empty((T, B, H), x.dtype)
+    # d_c_dh = o ⊙ (1 − tanh²(c)): the factor of δh in δc
+    np.square(tanh_c_seq, out=d_c_dh)
+    np.subtract(1, d_c_dh, out=d_c_dh)
+    d_c_dh *= o_seq
+    # d_c_do = o ⊙ p_o ⊙ (1 − o): the factor of δo in δc
+    np.subtract(1, o_seq, out=d_c_do)
+    d_c_do *= o_seq
+    d_c_do *= p_o
+    # d_a_g_dc = i ⊙ (1 − g²): the factor of δc in δa_g
+    np.square(gates[:, 0], out=d_a_g_dc)
+    np.subtract(1, d_a_g_dc, out=d_a_g_dc)
+    d_a_g_dc *= i_seq
+    # d_a_o_do = o ⊙ (1 − o): the factor of δo in δa_o
+    np.subtract(1, o_seq, out=d_a_o_do)
+    d_a_o_do *= o_seq
+    # d_a_f_df = f ⊙ (1 − f): the factor of δf in δa_f
+    np.subtract(1, f_seq, out=d_a_f_df)
+    d_a_f_df *= f_seq
+    # d_a_i_di = i ⊙ (1 − i): the factor of δi in δa_i
+    np.subtract(1, i_seq, out=d_a_i_di)
+    d_a_i_di *= i_seq
+    # d_c_prev_df = f ⊙ p_f ⊙ (1 − f): the factor of δf in δc_prev
+    np.subtract(1, f_seq, out=d_c_prev_df)
+    d_c_prev_df *= f_seq
+    d_c_prev_df *= p_f
+    # d_c_prev_di = i ⊙ p_i ⊙ (1 − i): the factor of δi in δc_prev
+    np.subtract(1, i_seq, out=d_c_prev_di)
+    d_c_prev_di *= i_seq
+    d_c_prev_di *= p_i
+    # δ of the pre-activations, written by each step into its rows of d_pre_seq (T, B, 4 * H) for
+    #   the recurrent product and the weight gradients after the loop
     d_pre_seq = np.zeros((T, B, 4 * H), x.dtype)
     d_h_buf = np.empty((B, H), x.dtype)
     d_o_buf = np.empty((B, H), x.dtype)
@@ -285,172 +334,124 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None, di_T=None, df_T=None, 
     d_f_buf = np.empty((B, H), x.dtype)
     d_i_buf = np.empty((B, H), x.dtype)
     tmp0_buf = np.empty((B, H), x.dtype)
-    tmp_block0_buf = np.empty((1, B, H), x.dtype)
-    d_p_i = np.zeros(H, x.dtype)
-    d_p_f = np.zeros(H, x.dtype)
-    d_p_o = np.zeros(H, x.dtype)
+    viewed = None  # how many rows the views of the buffers cover
     for t in reversed(range(T)):
         live = batch.active[t]  # rows still running
-        pre, d_rows = gates[:, t, :live], d_pre_seq[t, :live]
-        d_pre = d_pre_buf[:, :live]
-        d_g, d_a_i, d_a_f, d_a_o = d_pre
-        d_h, d_o, d_c, d_f, d_i, tmp0 = (
-            d_h_buf[:live],
-            d_o_buf[:live],
-            d_c_buf[:live],
-            d_f_buf[:live],
-            d_i_buf[:live],
-            tmp0_buf[:live],
-        )
-        d_h_next, d_c_next, d_i_next, d_f_next, d_o_next = (
-            d_h_carry[:live],
-            d_c_carry[:live],
-            d_i_carry[:live],
-            d_f_carry[:live],
-            d_o_carry[:live],
-        )
-        c_prev = c_seq[t - 1, :live] if t else c0[:live]
-        g = pre[0]
-        c = c_seq[t, :live]
+        if live != viewed:  # first step, or the number of running rows changed
+            viewed = live
+            d_h, d_o, d_c, d_f, d_i, tmp0 = (
+                d_h_buf[:live],
+                d_o_buf[:live],
+                d_c_buf[:live],
+                d_f_buf[:live],
+                d_i_buf[:live],
+                tmp0_buf[:live],
+            )
+            d_h_next, d_c_next, d_i_next, d_f_next, d_o_next = (
+                d_h_carry[:live],
+                d_c_carry[:live],
+                d_i_carry[:live],
+                d_f_carry[:live],
+                d_o_carry[:live],
+            )
+        d_rows = d_pre_seq[t, :live]
+        g = gates[t, 0, :live]
         f = f_seq[t, :live]
-        i = i_seq[t, :live]
-        o = o_seq[t, :live]
+        c_prev = c_seq[t - 1, :live] if t else c0[:live]
         tanh_c = tanh_c_seq[t, :live]
         # δh = ∂ℓ/∂h + δh_next
         np.add(d_h_next, dh_seq[t, :live], out=d_h)
         # δo = δh ⊙ tanh(c) + δo_next
         np.multiply(d_h, tanh_c, out=d_o)
         d_o += d_o_next
-        # δa_o = δo ⊙ o ⊙ (1 − o)
-        np.subtract(1, o, out=d_a_o)
-        d_a_o *= d_o
-        d_a_o *= o
-        # δc = δa_o ⊙ p_o + δh ⊙ o ⊙ (1 − tanh²(c)) + δc_next
-        np.multiply(d_a_o, p_o, out=d_c)
-        np.square(tanh_c, out=tmp0)
-        np.subtract(1, tmp0, out=tmp0)
-        tmp0 *= d_h
-        tmp0 *= o
+        # δc = δh ⊙ o ⊙ (1 − tanh²(c)) + δo ⊙ o ⊙ p_o ⊙ (1 − o) + δc_next
+        np.multiply(d_h, d_c_dh[t, :live], out=d_c)
+        np.multiply(d_o, d_c_do[t, :live], out=tmp0)
         d_c += tmp0
         d_c += d_c_next
         # δf = δc ⊙ c_prev + δf_next
-        np.multiply(c_prev, d_c, out=d_f)
+        np.multiply(d_c, c_prev, out=d_f)
         d_f += d_f_next
-        # δa_f = δf ⊙ f ⊙ (1 − f)
-        np.subtract(1, f, out=d_a_f)
-        d_a_f *= d_f
-        d_a_f *= f
         # δi = δc ⊙ g + δi_next
         np.multiply(d_c, g, out=d_i)
         d_i += d_i_next
+        # δa_g = δc ⊙ i ⊙ (1 − g²)
+        np.multiply(d_c, d_a_g_dc[t, :live], out=d_rows[:, :H])
+        # δa_o = δo ⊙ o ⊙ (1 − o)
+        np.multiply(d_o, d_a_o_do[t, :live], out=d_rows[:, H:2 * H])
+        # δa_f = δf ⊙ f ⊙ (1 − f)
+        np.multiply(d_f, d_a_f_df[t, :live], out=d_rows[:, 2 * H:3 * H])
         # δa_i = δi ⊙ i ⊙ (1 − i)
-        np.subtract(1, i, out=d_a_i)
-        d_a_i *= d_i
-        d_a_i *= i
-        # δg = δc ⊙ i
-        np.multiply(d_c, i, out=d_g)
-        # δa_g = δg ⊙ (1 − g²)
-        blk, d_blk, tmp_blk = pre[:1], d_pre[:1], tmp_block0_buf[:1, :live]
-        np.square(blk, out=tmp_blk)
-        np.subtract(1, tmp_blk, out=tmp_blk)
-        d_blk *= tmp_blk
-        # δp_i = δa_i ⊙ c_prev, summed over the batch
-        np.multiply(c_prev, d_a_i, out=tmp0)
-        d_p_i += tmp0.sum(axis=0)
-        # δp_f = δa_f ⊙ c_prev, summed over the batch
-        np.multiply(c_prev, d_a_f, out=tmp0)
-        d_p_f += tmp0.sum(axis=0)
-        # δp_o = δa_o ⊙ c, summed over the batch
-        np.multiply(c, d_a_o, out=tmp0)
-        d_p_o += tmp0.sum(axis=0)
-        # δ of the pre-activations into the rows of d_pre_seq
-        np.copyto(d_rows.reshape(live, 4, H), d_pre.transpose(1, 0, 2))
+        np.multiply(d_i, d_a_i_di[t, :live], out=d_rows[:, 3 * H:])
         # δh_prev = U_gᵀ δa_g + U_iᵀ δa_i + U_fᵀ δa_f + U_oᵀ δa_o, handed to step t − 1
         np.matmul(d_rows, U_all, out=d_h_next)
-        # δc_prev = δa_f ⊙ p_f + δa_i ⊙ p_i + δc ⊙ f, handed to step t − 1
-        np.multiply(d_a_f, p_f, out=d_c_next)
-        np.multiply(d_a_i, p_i, out=tmp0)
+        # δc_prev = δc ⊙ f + δf ⊙ f ⊙ p_f ⊙ (1 − f) + δi ⊙ i ⊙ p_i ⊙ (1 − i), handed to step t − 1
+        np.multiply(d_c, f, out=d_c_next)
+        np.multiply(d_f, d_c_prev_df[t, :live], out=tmp0)
         d_c_next += tmp0
-        np.multiply(d_c, f, out=tmp0)
+        np.multiply(d_i, d_c_prev_di[t, :live], out=tmp0)
         d_c_next += tmp0
         # δi_prev = V_iiᵀ δa_i + V_fiᵀ δa_f + V_oiᵀ δa_o, handed to step t − 1
-        np.matmul(d_a_i, V_ii, out=d_i_next)
-        np.matmul(d_a_f, V_fi, out=tmp0)
+        np.matmul(d_rows[:, 3 * H:], V_ii, out=d_i_next)
+        np.matmul(d_rows[:, 2 * H:3 * H], V_fi, out=tmp0)
         d_i_next += tmp0
-        np.matmul(d_a_o, V_oi, out=tmp0)
+        np.matmul(d_rows[:, H:2 * H], V_oi, out=tmp0)
         d_i_next += tmp0
         # δf_prev = V_ifᵀ δa_i + V_ffᵀ δa_f + V_ofᵀ δa_o, handed to step t − 1
-        np.matmul(d_a_i, V_if, out=d_f_next)
-        np.matmul(d_a_f, V_ff, out=tmp0)
+        np.matmul(d_rows[:, 3 * H:], V_if, out=d_f_next)
+        np.matmul(d_rows[:, 2 * H:3 * H], V_ff, out=tmp0)
         d_f_next += tmp0
-        np.matmul(d_a_o, V_of, out=tmp0)
+        np.matmul(d_rows[:, H:2 * H], V_of, out=tmp0)
         d_f_next += tmp0
         # δo_prev = V_ioᵀ δa_i + V_foᵀ δa_f + V_ooᵀ δa_o, handed to step t − 1
-        np.matmul(d_a_i, V_io, out=d_o_next)
-        np.matmul(d_a_f, V_fo, out=tmp0)
+        np.matmul(d_rows[:, 3 * H:], V_io, out=d_o_next)
+        np.matmul(d_rows[:, 2 * H:3 * H], V_fo, out=tmp0)
         d_o_next += tmp0
-        np.matmul(d_a_o, V_oo, out=tmp0)
+        np.matmul(d_rows[:, H:2 * H], V_oo, out=tmp0)
         d_o_next += tmp0
+    d_pre4 = d_pre_seq.reshape(T, B, 4, H)
+    # δp_i = Σ_t Σ_rows δa_i ⊙ c_prev
+    np.multiply(c_prev_seq, d_pre4[:, :, 3], out=tmp_all0)
+    d_p_i = tmp_all0.sum(axis=(0, 1))
+    # δp_f = Σ_t Σ_rows δa_f ⊙ c_prev
+    np.multiply(c_prev_seq, d_pre4[:, :, 2], out=tmp_all0)
+    d_p_f = tmp_all0.sum(axis=(0, 1))
+    # δp_o = Σ_t Σ_rows δa_o ⊙ c
+    np.multiply(c_seq, d_pre4[:, :, 1], out=tmp_all0)
+    d_p_o = tmp_all0.sum(axis=(0, 1))
     # sums over time and batch, one GEMM per group of weights that share a source:
     # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
     d_all = d_pre_seq.reshape(T * B, 4 * H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2
-    d_x = d_all @ np.concatenate([params["W_g"], params["W_i"], params["W_f"], params["W_o"]])
-    d_U_all = d_all[:B].T @ h0 + d_all[B:].T @ h_seq[:-1].reshape((T - 1) * B, H)
+    d_x = d_all @ np.concatenate([params["W_g"], params["W_o"], params["W_f"], params["W_i"]])
+    d_U_all = d_all.T @ h_prev_seq.reshape(T * B, H)
     d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
     return {
         "W_g": d_W_all[:H],
         "U_g": d_U_all[:H],
-        "W_i": d_W_all[H:2 * H],
-        "U_i": d_U_all[H:2 * H],
-        "V_ii": (
-            d_all[:B, H:2 * H].T @ i0
-            + d_all[B:, H:2 * H].T @ i_seq[:-1].reshape((T - 1) * B, H)
-        ),
-        "V_if": (
-            d_all[:B, H:2 * H].T @ f0
-            + d_all[B:, H:2 * H].T @ f_seq[:-1].reshape((T - 1) * B, H)
-        ),
-        "V_io": (
-            d_all[:B, H:2 * H].T @ o0
-            + d_all[B:, H:2 * H].T @ o_seq[:-1].reshape((T - 1) * B, H)
-        ),
+        "W_i": d_W_all[3 * H:4 * H],
+        "U_i": d_U_all[3 * H:4 * H],
+        "V_ii": d_all[:, 3 * H:4 * H].T @ i_prev_seq.reshape(T * B, H),
+        "V_if": d_all[:, 3 * H:4 * H].T @ f_prev_seq.reshape(T * B, H),
+        "V_io": d_all[:, 3 * H:4 * H].T @ o_prev_seq.reshape(T * B, H),
         "W_f": d_W_all[2 * H:3 * H],
         "U_f": d_U_all[2 * H:3 * H],
-        "V_fi": (
-            d_all[:B, 2 * H:3 * H].T @ i0
-            + d_all[B:, 2 * H:3 * H].T @ i_seq[:-1].reshape((T - 1) * B, H)
-        ),
-        "V_ff": (
-            d_all[:B, 2 * H:3 * H].T @ f0
-            + d_all[B:, 2 * H:3 * H].T @ f_seq[:-1].reshape((T - 1) * B, H)
-        ),
-        "V_fo": (
-            d_all[:B, 2 * H:3 * H].T @ o0
-            + d_all[B:, 2 * H:3 * H].T @ o_seq[:-1].reshape((T - 1) * B, H)
-        ),
-        "W_o": d_W_all[3 * H:4 * H],
-        "U_o": d_U_all[3 * H:4 * H],
-        "V_oi": (
-            d_all[:B, 3 * H:4 * H].T @ i0
-            + d_all[B:, 3 * H:4 * H].T @ i_seq[:-1].reshape((T - 1) * B, H)
-        ),
-        "V_of": (
-            d_all[:B, 3 * H:4 * H].T @ f0
-            + d_all[B:, 3 * H:4 * H].T @ f_seq[:-1].reshape((T - 1) * B, H)
-        ),
-        "V_oo": (
-            d_all[:B, 3 * H:4 * H].T @ o0
-            + d_all[B:, 3 * H:4 * H].T @ o_seq[:-1].reshape((T - 1) * B, H)
-        ),
+        "V_fi": d_all[:, 2 * H:3 * H].T @ i_prev_seq.reshape(T * B, H),
+        "V_ff": d_all[:, 2 * H:3 * H].T @ f_prev_seq.reshape(T * B, H),
+        "V_fo": d_all[:, 2 * H:3 * H].T @ o_prev_seq.reshape(T * B, H),
+        "W_o": d_W_all[H:2 * H],
+        "U_o": d_U_all[H:2 * H],
+        "V_oi": d_all[:, H:2 * H].T @ i_prev_seq.reshape(T * B, H),
+        "V_of": d_all[:, H:2 * H].T @ f_prev_seq.reshape(T * B, H),
+        "V_oo": d_all[:, H:2 * H].T @ o_prev_seq.reshape(T * B, H),
         "b_g": d_bias[:H],
         "p_i": d_p_i,
-        "b_i": d_bias[H:2 * H],
+        "b_i": d_bias[3 * H:4 * H],
         "p_f": d_p_f,
         "b_f": d_bias[2 * H:3 * H],
         "p_o": d_p_o,
-        "b_o": d_bias[3 * H:4 * H],
+        "b_o": d_bias[H:2 * H],
         "x": batch.unsort(d_x.reshape(T, B, D), 1),
         "h0": batch.unsort(d_h_carry, 0),
         "c0": batch.unsort(d_c_carry, 0),

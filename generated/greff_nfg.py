@@ -55,30 +55,36 @@ def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
     )
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
-    U_all = np.concatenate([params["U_g"], params["U_i"], params["U_o"]])  # rows: g i o
+    U_all = np.concatenate([params["U_g"], params["U_o"], params["U_i"]])  # rows: g o i
+    U_allT = U_all.T.copy()  # contiguous: the step's product reads it row by row
     p_i = params["p_i"]
     p_o = params["p_o"]
-    # pre-activations, one (T, B, H) slab each: g a_i a_o; the input projections of all steps
-    gates = np.empty((3, T, B, H), x.dtype)
-    np.matmul(x2, params["W_g"].T, out=gates[0].reshape(T * B, H))
-    np.matmul(x2, params["W_i"].T, out=gates[1].reshape(T * B, H))
-    np.matmul(x2, params["W_o"].T, out=gates[2].reshape(T * B, H))
-    bias = np.stack([params["b_g"], params["b_i"], params["b_o"]])  # one row per slab
-    gates += bias[:, None, None]
+    # pre-activations: step t's are gates[t], one (B, H) block each: g a_o a_i
+    gates = np.empty((T, 3, B, H), x.dtype)
+    bias = np.array([params["b_g"], params["b_o"], params["b_i"]])  # one row per pre-activation
+    W_all = np.concatenate([params["W_g"], params["W_o"], params["W_i"]])  # rows: g o i
+    # the input projections of all steps, one GEMM, into step-major order
+    np.add((x2 @ W_all.T).reshape(T, B, 3, H).transpose(0, 2, 1, 3), bias[:, None], out=gates)
     h_seq = np.zeros((T, B, H), x.dtype)
     c_seq = np.zeros((T, B, H), x.dtype)
     i_seq = np.zeros((T, B, H), x.dtype)
     o_seq = np.zeros((T, B, H), x.dtype)
     tanh_c_seq = np.zeros((T, B, H), x.dtype)
     rec = np.empty((B, 3 * H), x.dtype)
+    # the same product, (pre-activation, row, unit) like gates[t]
+    rec_t = rec.reshape(B, 3, H).transpose(1, 0, 2)
     h_prev, c_prev = h0, c0
+    viewed = None  # how many rows the views of the buffers cover
     with np.errstate(over="ignore"):  # e^{-a} = inf inside σ gives exactly 0
         for t, live in enumerate(batch.active):  # live: rows still running
-            pre = gates[:, t, :live]
-            g, a_i, a_o = pre
-            h_prev, c_prev = h_prev[:live], c_prev[:live]
-            np.matmul(h_prev, U_all.T, out=rec[:live])
-            pre += rec[:live].reshape(live, 3, H).transpose(1, 0, 2)
+            if live != viewed:  # first step, or the number of running rows changed
+                viewed = live
+                h_prev, c_prev = h_prev[:live], c_prev[:live]
+                rec_live, rec_live_t = rec[:live], rec_t[:, :live]
+            pre = gates[t, :, :live]
+            g, a_o, a_i = pre
+            np.matmul(h_prev, U_allT, out=rec_live)
+            pre += rec_live_t
             blk = pre[:1]  # g = tanh(·)
             np.tanh(blk, out=blk)
             # i = sigmoid(W_i @ x + U_i @ h_prev + p_i * c_prev + b_i)
@@ -171,99 +177,96 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
     T, B, D = x.shape
     p_i = params["p_i"]
     p_o = params["p_o"]
-    # δ of the pre-activations: computed per step in d_pre (3, B, H), stored as rows of
-    # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop
-    d_pre_buf = np.empty((3, B, H), x.dtype)
+    # factors of forward values, all steps at once: the recursion multiplies by them
+    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step starts from
+    c_prev_seq = np.concatenate([c0[None], c_seq[:-1]])  # the state each step starts from
+    tmp_all0 = np.empty((T, B, H), x.dtype)
+    d_c_dh = np.empty((T, B, H), x.dtype)
+    d_a_g_dc = np.empty((T, B, H), x.dtype)
+    d_a_o_dh = np.empty((T, B, H), x.dtype)
+    d_a_i_dc = np.empty((T, B, H), x.dtype)
+    d_c_prev_dc = np.empty((T, B, H), x.dtype)
+    # d_c_dh = o ⊙ (p_o ⊙ tanh(c) ⊙ (1 − o) + 1 − tanh²(c)): the factor of δh in δc
+    np.subtract(1, o_seq, out=d_c_dh)
+    d_c_dh *= p_o
+    d_c_dh *= tanh_c_seq
+    np.square(tanh_c_seq, out=tmp_all0)
+    d_c_dh -= tmp_all0
+    d_c_dh += 1
+    d_c_dh *= o_seq
+    # d_a_g_dc = i ⊙ (1 − g²): the factor of δc in δa_g
+    np.square(gates[:, 0], out=d_a_g_dc)
+    np.subtract(1, d_a_g_dc, out=d_a_g_dc)
+    d_a_g_dc *= i_seq
+    # d_a_o_dh = o ⊙ tanh(c) ⊙ (1 − o): the factor of δh in δa_o
+    np.subtract(1, o_seq, out=d_a_o_dh)
+    d_a_o_dh *= o_seq
+    d_a_o_dh *= tanh_c_seq
+    # d_a_i_dc = g ⊙ i ⊙ (1 − i): the factor of δc in δa_i
+    np.subtract(1, i_seq, out=d_a_i_dc)
+    d_a_i_dc *= gates[:, 0]
+    d_a_i_dc *= i_seq
+    # d_c_prev_dc = g ⊙ i ⊙ p_i ⊙ (1 − i) + 1: the factor of δc in δc_prev
+    np.subtract(1, i_seq, out=d_c_prev_dc)
+    d_c_prev_dc *= gates[:, 0]
+    d_c_prev_dc *= i_seq
+    d_c_prev_dc *= p_i
+    d_c_prev_dc += 1
+    # δ of the pre-activations, written by each step into its rows of d_pre_seq (T, B, 3 * H) for
+    #   the recurrent product and the weight gradients after the loop
     d_pre_seq = np.zeros((T, B, 3 * H), x.dtype)
     d_h_buf = np.empty((B, H), x.dtype)
-    d_o_buf = np.empty((B, H), x.dtype)
     d_c_buf = np.empty((B, H), x.dtype)
-    d_i_buf = np.empty((B, H), x.dtype)
-    tmp0_buf = np.empty((B, H), x.dtype)
-    tmp_block0_buf = np.empty((1, B, H), x.dtype)
-    d_p_i = np.zeros(H, x.dtype)
-    d_p_o = np.zeros(H, x.dtype)
+    viewed = None  # how many rows the views of the buffers cover
     for t in reversed(range(T)):
         live = batch.active[t]  # rows still running
-        pre, d_rows = gates[:, t, :live], d_pre_seq[t, :live]
-        d_pre = d_pre_buf[:, :live]
-        d_g, d_a_i, d_a_o = d_pre
-        d_h, d_o, d_c, d_i, tmp0 = (
-            d_h_buf[:live],
-            d_o_buf[:live],
-            d_c_buf[:live],
-            d_i_buf[:live],
-            tmp0_buf[:live],
-        )
-        d_h_next, d_c_next = d_h_carry[:live], d_c_carry[:live]
-        c_prev = c_seq[t - 1, :live] if t else c0[:live]
-        g = pre[0]
-        c = c_seq[t, :live]
-        i = i_seq[t, :live]
-        o = o_seq[t, :live]
-        tanh_c = tanh_c_seq[t, :live]
+        if live != viewed:  # first step, or the number of running rows changed
+            viewed = live
+            d_h, d_c = d_h_buf[:live], d_c_buf[:live]
+            d_h_next, d_c_next = d_h_carry[:live], d_c_carry[:live]
+        d_rows = d_pre_seq[t, :live]
         # δh = ∂ℓ/∂h + δh_next
         np.add(d_h_next, dh_seq[t, :live], out=d_h)
-        # δo = δh ⊙ tanh(c)
-        np.multiply(d_h, tanh_c, out=d_o)
-        # δa_o = δo ⊙ o ⊙ (1 − o)
-        np.subtract(1, o, out=d_a_o)
-        d_a_o *= d_o
-        d_a_o *= o
-        # δc = δa_o ⊙ p_o + δh ⊙ o ⊙ (1 − tanh²(c)) + δc_next
-        np.multiply(d_a_o, p_o, out=d_c)
-        np.square(tanh_c, out=tmp0)
-        np.subtract(1, tmp0, out=tmp0)
-        tmp0 *= d_h
-        tmp0 *= o
-        d_c += tmp0
+        # δc = δh ⊙ o ⊙ (p_o ⊙ tanh(c) ⊙ (1 − o) + 1 − tanh²(c)) + δc_next
+        np.multiply(d_h, d_c_dh[t, :live], out=d_c)
         d_c += d_c_next
-        # δi = δc ⊙ g
-        np.multiply(d_c, g, out=d_i)
-        # δa_i = δi ⊙ i ⊙ (1 − i)
-        np.subtract(1, i, out=d_a_i)
-        d_a_i *= d_i
-        d_a_i *= i
-        # δg = δc ⊙ i
-        np.multiply(d_c, i, out=d_g)
-        # δa_g = δg ⊙ (1 − g²)
-        blk, d_blk, tmp_blk = pre[:1], d_pre[:1], tmp_block0_buf[:1, :live]
-        np.square(blk, out=tmp_blk)
-        np.subtract(1, tmp_blk, out=tmp_blk)
-        d_blk *= tmp_blk
-        # δp_i = δa_i ⊙ c_prev, summed over the batch
-        np.multiply(c_prev, d_a_i, out=tmp0)
-        d_p_i += tmp0.sum(axis=0)
-        # δp_o = δa_o ⊙ c, summed over the batch
-        np.multiply(c, d_a_o, out=tmp0)
-        d_p_o += tmp0.sum(axis=0)
-        # δ of the pre-activations into the rows of d_pre_seq
-        np.copyto(d_rows.reshape(live, 3, H), d_pre.transpose(1, 0, 2))
+        # δa_g = δc ⊙ i ⊙ (1 − g²)
+        np.multiply(d_c, d_a_g_dc[t, :live], out=d_rows[:, :H])
+        # δa_o = δh ⊙ o ⊙ tanh(c) ⊙ (1 − o)
+        np.multiply(d_h, d_a_o_dh[t, :live], out=d_rows[:, H:2 * H])
+        # δa_i = δc ⊙ g ⊙ i ⊙ (1 − i)
+        np.multiply(d_c, d_a_i_dc[t, :live], out=d_rows[:, 2 * H:])
         # δh_prev = U_gᵀ δa_g + U_iᵀ δa_i + U_oᵀ δa_o, handed to step t − 1
         np.matmul(d_rows, U_all, out=d_h_next)
-        # δc_prev = δa_i ⊙ p_i + δc, handed to step t − 1
-        np.multiply(d_a_i, p_i, out=d_c_next)
-        d_c_next += d_c
+        # δc_prev = δc ⊙ (g ⊙ i ⊙ p_i ⊙ (1 − i) + 1), handed to step t − 1
+        np.multiply(d_c, d_c_prev_dc[t, :live], out=d_c_next)
+    d_pre4 = d_pre_seq.reshape(T, B, 3, H)
+    # δp_i = Σ_t Σ_rows δa_i ⊙ c_prev
+    np.multiply(c_prev_seq, d_pre4[:, :, 2], out=tmp_all0)
+    d_p_i = tmp_all0.sum(axis=(0, 1))
+    # δp_o = Σ_t Σ_rows δa_o ⊙ c
+    np.multiply(c_seq, d_pre4[:, :, 1], out=tmp_all0)
+    d_p_o = tmp_all0.sum(axis=(0, 1))
     # sums over time and batch, one GEMM per group of weights that share a source:
     # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
     d_all = d_pre_seq.reshape(T * B, 3 * H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2
-    d_x = d_all @ np.concatenate([params["W_g"], params["W_i"], params["W_o"]])
-    d_U_all = d_all[:B].T @ h0 + d_all[B:].T @ h_seq[:-1].reshape((T - 1) * B, H)
+    d_x = d_all @ np.concatenate([params["W_g"], params["W_o"], params["W_i"]])
+    d_U_all = d_all.T @ h_prev_seq.reshape(T * B, H)
     d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
     return {
         "W_g": d_W_all[:H],
         "U_g": d_U_all[:H],
-        "W_i": d_W_all[H:2 * H],
-        "U_i": d_U_all[H:2 * H],
-        "W_o": d_W_all[2 * H:3 * H],
-        "U_o": d_U_all[2 * H:3 * H],
+        "W_i": d_W_all[2 * H:3 * H],
+        "U_i": d_U_all[2 * H:3 * H],
+        "W_o": d_W_all[H:2 * H],
+        "U_o": d_U_all[H:2 * H],
         "b_g": d_bias[:H],
         "p_i": d_p_i,
-        "b_i": d_bias[H:2 * H],
+        "b_i": d_bias[2 * H:3 * H],
         "p_o": d_p_o,
-        "b_o": d_bias[2 * H:3 * H],
+        "b_o": d_bias[H:2 * H],
         "x": batch.unsort(d_x.reshape(T, B, D), 1),
         "h0": batch.unsort(d_h_carry, 0),
         "c0": batch.unsort(d_c_carry, 0),

@@ -56,30 +56,36 @@ def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
     U_all = np.concatenate([params["U_g"], params["U_i"], params["U_f"]])  # rows: g i f
+    U_allT = U_all.T.copy()  # contiguous: the step's product reads it row by row
     p_i = params["p_i"]
     p_f = params["p_f"]
-    # pre-activations, one (T, B, H) slab each: g a_i a_f; the input projections of all steps
-    gates = np.empty((3, T, B, H), x.dtype)
-    np.matmul(x2, params["W_g"].T, out=gates[0].reshape(T * B, H))
-    np.matmul(x2, params["W_i"].T, out=gates[1].reshape(T * B, H))
-    np.matmul(x2, params["W_f"].T, out=gates[2].reshape(T * B, H))
-    bias = np.stack([params["b_g"], params["b_i"], params["b_f"]])  # one row per slab
-    gates += bias[:, None, None]
+    # pre-activations: step t's are gates[t], one (B, H) block each: g a_i a_f
+    gates = np.empty((T, 3, B, H), x.dtype)
+    bias = np.array([params["b_g"], params["b_i"], params["b_f"]])  # one row per pre-activation
+    W_all = np.concatenate([params["W_g"], params["W_i"], params["W_f"]])  # rows: g i f
+    # the input projections of all steps, one GEMM, into step-major order
+    np.add((x2 @ W_all.T).reshape(T, B, 3, H).transpose(0, 2, 1, 3), bias[:, None], out=gates)
     h_seq = np.zeros((T, B, H), x.dtype)
     c_seq = np.zeros((T, B, H), x.dtype)
     f_seq = np.zeros((T, B, H), x.dtype)
     i_seq = np.zeros((T, B, H), x.dtype)
-    tmp0_buf = np.empty((B, H), x.dtype)
     rec = np.empty((B, 3 * H), x.dtype)
+    tmp0_buf = np.empty((B, H), x.dtype)
+    # the same product, (pre-activation, row, unit) like gates[t]
+    rec_t = rec.reshape(B, 3, H).transpose(1, 0, 2)
     h_prev, c_prev = h0, c0
+    viewed = None  # how many rows the views of the buffers cover
     with np.errstate(over="ignore"):  # e^{-a} = inf inside σ gives exactly 0
         for t, live in enumerate(batch.active):  # live: rows still running
-            pre = gates[:, t, :live]
+            if live != viewed:  # first step, or the number of running rows changed
+                viewed = live
+                h_prev, c_prev = h_prev[:live], c_prev[:live]
+                rec_live, rec_live_t = rec[:live], rec_t[:, :live]
+                tmp0 = tmp0_buf[:live]
+            pre = gates[t, :, :live]
             g, a_i, a_f = pre
-            h_prev, c_prev = h_prev[:live], c_prev[:live]
-            tmp0 = tmp0_buf[:live]
-            np.matmul(h_prev, U_all.T, out=rec[:live])
-            pre += rec[:live].reshape(live, 3, H).transpose(1, 0, 2)
+            np.matmul(h_prev, U_allT, out=rec_live)
+            pre += rec_live_t
             blk = pre[:1]  # g = tanh(·)
             np.tanh(blk, out=blk)
             # i = sigmoid(W_i @ x + U_i @ h_prev + p_i * c_prev + b_i)
@@ -156,85 +162,79 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
     T, B, D = x.shape
     p_i = params["p_i"]
     p_f = params["p_f"]
-    # δ of the pre-activations: computed per step in d_pre (3, B, H), stored as rows of
-    # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop
-    d_pre_buf = np.empty((3, B, H), x.dtype)
+    # factors of forward values, all steps at once: the recursion multiplies by them
+    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step starts from
+    c_prev_seq = np.concatenate([c0[None], c_seq[:-1]])  # the state each step starts from
+    tmp_all0 = np.empty((T, B, H), x.dtype)
+    d_c_dh = np.empty((T, B, H), x.dtype)
+    d_pre_dc = np.empty((T, B, 3, H), x.dtype)
+    d_c_prev_dc = np.empty((T, B, H), x.dtype)
+    # d_c_dh = 1 − h²: the factor of δh in δc
+    np.square(h_seq, out=d_c_dh)
+    np.subtract(1, d_c_dh, out=d_c_dh)
+    # d_pre_dc: the factors of δc in the δ of g i f
+    np.square(gates[:, 0], out=d_pre_dc[:, :, 0])
+    np.subtract(1, d_pre_dc[:, :, 0], out=d_pre_dc[:, :, 0])
+    d_pre_dc[:, :, 0] *= i_seq
+    np.subtract(1, i_seq, out=d_pre_dc[:, :, 1])
+    d_pre_dc[:, :, 1] *= gates[:, 0]
+    d_pre_dc[:, :, 1] *= i_seq
+    np.subtract(1, f_seq, out=d_pre_dc[:, :, 2])
+    d_pre_dc[:, :, 2] *= c_prev_seq
+    d_pre_dc[:, :, 2] *= f_seq
+    # d_c_prev_dc = c_prev ⊙ f ⊙ p_f ⊙ (1 − f) + f + g ⊙ i ⊙ p_i ⊙ (1 − i): the factor of δc in
+    #   δc_prev
+    np.subtract(1, f_seq, out=d_c_prev_dc)
+    d_c_prev_dc *= c_prev_seq
+    d_c_prev_dc *= f_seq
+    d_c_prev_dc *= p_f
+    np.subtract(1, i_seq, out=tmp_all0)
+    tmp_all0 *= gates[:, 0]
+    tmp_all0 *= i_seq
+    tmp_all0 *= p_i
+    d_c_prev_dc += tmp_all0
+    d_c_prev_dc += f_seq
+    # δ of the pre-activations, written by each step into its rows of d_pre_seq (T, B, 3 * H) for
+    #   the recurrent product and the weight gradients after the loop
     d_pre_seq = np.zeros((T, B, 3 * H), x.dtype)
     d_h_buf = np.empty((B, H), x.dtype)
     d_c_buf = np.empty((B, H), x.dtype)
-    d_f_buf = np.empty((B, H), x.dtype)
-    d_i_buf = np.empty((B, H), x.dtype)
-    tmp0_buf = np.empty((B, H), x.dtype)
-    tmp_block0_buf = np.empty((1, B, H), x.dtype)
-    d_p_i = np.zeros(H, x.dtype)
-    d_p_f = np.zeros(H, x.dtype)
+    viewed = None  # how many rows the views of the buffers cover
     for t in reversed(range(T)):
         live = batch.active[t]  # rows still running
-        pre, d_rows = gates[:, t, :live], d_pre_seq[t, :live]
-        d_pre = d_pre_buf[:, :live]
-        d_g, d_a_i, d_a_f = d_pre
-        d_h, d_c, d_f, d_i, tmp0 = (
-            d_h_buf[:live],
-            d_c_buf[:live],
-            d_f_buf[:live],
-            d_i_buf[:live],
-            tmp0_buf[:live],
-        )
-        d_h_next, d_c_next = d_h_carry[:live], d_c_carry[:live]
-        c_prev = c_seq[t - 1, :live] if t else c0[:live]
-        g = pre[0]
-        f = f_seq[t, :live]
-        h = h_seq[t, :live]
-        i = i_seq[t, :live]
+        if live != viewed:  # first step, or the number of running rows changed
+            viewed = live
+            d_h, d_c = d_h_buf[:live], d_c_buf[:live]
+            d_h_next, d_c_next = d_h_carry[:live], d_c_carry[:live]
+        d_rows = d_pre_seq[t, :live]
         # δh = ∂ℓ/∂h + δh_next
         np.add(d_h_next, dh_seq[t, :live], out=d_h)
         # δc = δh ⊙ (1 − h²) + δc_next
-        np.square(h, out=d_c)
-        np.subtract(1, d_c, out=d_c)
-        d_c *= d_h
+        np.multiply(d_h, d_c_dh[t, :live], out=d_c)
         d_c += d_c_next
-        # δf = δc ⊙ c_prev
-        np.multiply(c_prev, d_c, out=d_f)
-        # δa_f = δf ⊙ f ⊙ (1 − f)
-        np.subtract(1, f, out=d_a_f)
-        d_a_f *= d_f
-        d_a_f *= f
-        # δi = δc ⊙ g
-        np.multiply(d_c, g, out=d_i)
-        # δa_i = δi ⊙ i ⊙ (1 − i)
-        np.subtract(1, i, out=d_a_i)
-        d_a_i *= d_i
-        d_a_i *= i
-        # δg = δc ⊙ i
-        np.multiply(d_c, i, out=d_g)
-        # δa_g = δg ⊙ (1 − g²)
-        blk, d_blk, tmp_blk = pre[:1], d_pre[:1], tmp_block0_buf[:1, :live]
-        np.square(blk, out=tmp_blk)
-        np.subtract(1, tmp_blk, out=tmp_blk)
-        d_blk *= tmp_blk
-        # δp_i = δa_i ⊙ c_prev, summed over the batch
-        np.multiply(c_prev, d_a_i, out=tmp0)
-        d_p_i += tmp0.sum(axis=0)
-        # δp_f = δa_f ⊙ c_prev, summed over the batch
-        np.multiply(c_prev, d_a_f, out=tmp0)
-        d_p_f += tmp0.sum(axis=0)
-        # δ of the pre-activations into the rows of d_pre_seq
-        np.copyto(d_rows.reshape(live, 3, H), d_pre.transpose(1, 0, 2))
+        # δa_g = δc ⊙ i ⊙ (1 − g²)
+        # δa_i = δc ⊙ g ⊙ i ⊙ (1 − i)
+        # δa_f = δc ⊙ c_prev ⊙ f ⊙ (1 − f)
+        np.multiply(d_c[:, None], d_pre_dc[t, :live], out=d_rows.reshape(live, 3, H))
         # δh_prev = U_gᵀ δa_g + U_iᵀ δa_i + U_fᵀ δa_f, handed to step t − 1
         np.matmul(d_rows, U_all, out=d_h_next)
-        # δc_prev = δa_f ⊙ p_f + δa_i ⊙ p_i + δc ⊙ f, handed to step t − 1
-        np.multiply(d_a_f, p_f, out=d_c_next)
-        np.multiply(d_a_i, p_i, out=tmp0)
-        d_c_next += tmp0
-        np.multiply(d_c, f, out=tmp0)
-        d_c_next += tmp0
+        # δc_prev = δc ⊙ (c_prev ⊙ f ⊙ p_f ⊙ (1 − f) + f + g ⊙ i ⊙ p_i ⊙ (1 − i)), handed to step t
+        #   − 1
+        np.multiply(d_c, d_c_prev_dc[t, :live], out=d_c_next)
+    d_pre4 = d_pre_seq.reshape(T, B, 3, H)
+    # δp_i = Σ_t Σ_rows δa_i ⊙ c_prev
+    np.multiply(c_prev_seq, d_pre4[:, :, 1], out=tmp_all0)
+    d_p_i = tmp_all0.sum(axis=(0, 1))
+    # δp_f = Σ_t Σ_rows δa_f ⊙ c_prev
+    np.multiply(c_prev_seq, d_pre4[:, :, 2], out=tmp_all0)
+    d_p_f = tmp_all0.sum(axis=(0, 1))
     # sums over time and batch, one GEMM per group of weights that share a source:
     # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
     d_all = d_pre_seq.reshape(T * B, 3 * H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2
     d_x = d_all @ np.concatenate([params["W_g"], params["W_i"], params["W_f"]])
-    d_U_all = d_all[:B].T @ h0 + d_all[B:].T @ h_seq[:-1].reshape((T - 1) * B, H)
+    d_U_all = d_all.T @ h_prev_seq.reshape(T * B, H)
     d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
     return {
         "W_g": d_W_all[:H],

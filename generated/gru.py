@@ -57,13 +57,12 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
     U_all = np.concatenate([params["U_r"], params["U_z"], params["U_n"]])  # rows: r z n
-    # pre-activations, one (T, B, H) slab each: a_n r z a_n_h; the input projections of all steps
-    gates = np.zeros((4, T, B, H), x.dtype)
-    np.matmul(x2, params["W_n"].T, out=gates[0].reshape(T * B, H))
-    np.matmul(x2, params["W_r"].T, out=gates[1].reshape(T * B, H))
-    np.matmul(x2, params["W_z"].T, out=gates[2].reshape(T * B, H))
-    # one row per slab
-    bias = np.stack(
+    U_allT = U_all.T.copy()  # contiguous: the step's product reads it row by row
+    U_allT[:, :2 * H] *= -1  # r z: −a
+    # pre-activations: step t's are gates[t], one (B, H) block each: a_n r z a_n_h
+    gates = np.empty((T, 4, B, H), x.dtype)
+    # one row per pre-activation
+    bias = np.array(
         [
             params["b_n"],
             params["b_r"] + params["bh_r"],
@@ -71,20 +70,34 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
             params["bh_n"],
         ],
     )
-    gates += bias[:, None, None]
+    bias[1:3] *= -1  # r z: −a, so that sigmoid needs no negation per step
+    W_all = np.concatenate([params["W_n"], params["W_r"], params["W_z"]])  # rows: n r z
+    W_all[H:] *= -1  # r z: −a, so that sigmoid needs no negation per step
+    # the input projections of all steps, one GEMM, into step-major order
+    np.add(
+        (x2 @ W_all.T).reshape(T, B, 3, H).transpose(0, 2, 1, 3),
+        bias[:3, None],
+        out=gates[:, :3],
+    )
+    gates[:, 3:] = bias[3:, None]  # the pre-activations without an input term start at their bias
     h_seq = np.zeros((T, B, H), x.dtype)
     n_seq = np.zeros((T, B, H), x.dtype)
     rec = np.empty((B, 3 * H), x.dtype)
+    # the same product, (pre-activation, row, unit) like gates[t]
+    rec_t = rec.reshape(B, 3, H).transpose(1, 0, 2)
     h_prev = h0
+    viewed = None  # how many rows the views of the buffers cover
     with np.errstate(over="ignore"):  # e^{-a} = inf inside σ gives exactly 0
         for t, live in enumerate(batch.active):  # live: rows still running
-            pre = gates[:, t, :live]
+            if live != viewed:  # first step, or the number of running rows changed
+                viewed = live
+                h_prev = h_prev[:live]
+                rec_live, rec_live_t = rec[:live], rec_t[:, :live]
+            pre = gates[t, :, :live]
             a_n, r, z, a_n_h = pre
-            h_prev = h_prev[:live]
-            np.matmul(h_prev, U_all.T, out=rec[:live])
-            pre[1:] += rec[:live].reshape(live, 3, H).transpose(1, 0, 2)
-            blk = pre[1:3]  # r, z = sigmoid(·)
-            blk *= -1
+            np.matmul(h_prev, U_allT, out=rec_live)
+            pre[1:] += rec_live_t
+            blk = pre[1:3]  # r, z = sigmoid(·) from −a
             np.exp(blk, out=blk)
             blk += 1
             np.reciprocal(blk, out=blk)
@@ -139,48 +152,53 @@ def backward(params, cache, dh_seq, dh_T=None):
         cache["U_all"],
     )
     T, B, D = x.shape
-    # δ of the pre-activations: computed per step in d_pre (4, B, H), stored as rows of
-    # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop
-    d_pre_buf = np.empty((4, B, H), x.dtype)
+    # factors of forward values, all steps at once: the recursion multiplies by them
+    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step starts from
+    tmp_all0 = np.empty((T, B, H), x.dtype)
+    d_pre_dh = np.empty((T, B, 4, H), x.dtype)
+    # d_pre_dh: the factors of δh in the δ of n r z n
+    np.subtract(1, gates[:, 2], out=d_pre_dh[:, :, 0])
+    np.square(n_seq, out=tmp_all0)
+    np.subtract(1, tmp_all0, out=tmp_all0)
+    d_pre_dh[:, :, 0] *= tmp_all0
+    np.subtract(1, gates[:, 1], out=d_pre_dh[:, :, 1])
+    np.subtract(1, gates[:, 2], out=tmp_all0)
+    d_pre_dh[:, :, 1] *= tmp_all0
+    np.square(n_seq, out=tmp_all0)
+    np.subtract(1, tmp_all0, out=tmp_all0)
+    d_pre_dh[:, :, 1] *= tmp_all0
+    d_pre_dh[:, :, 1] *= gates[:, 3]
+    d_pre_dh[:, :, 1] *= gates[:, 1]
+    np.subtract(1, gates[:, 2], out=d_pre_dh[:, :, 2])
+    np.subtract(h_prev_seq, n_seq, out=tmp_all0)
+    d_pre_dh[:, :, 2] *= tmp_all0
+    d_pre_dh[:, :, 2] *= gates[:, 2]
+    np.subtract(1, gates[:, 2], out=d_pre_dh[:, :, 3])
+    np.square(n_seq, out=tmp_all0)
+    np.subtract(1, tmp_all0, out=tmp_all0)
+    d_pre_dh[:, :, 3] *= tmp_all0
+    d_pre_dh[:, :, 3] *= gates[:, 1]
+    # δ of the pre-activations, written by each step into its rows of d_pre_seq (T, B, 4 * H) for
+    #   the recurrent product and the weight gradients after the loop
     d_pre_seq = np.zeros((T, B, 4 * H), x.dtype)
     d_h_buf = np.empty((B, H), x.dtype)
-    d_n_buf = np.empty((B, H), x.dtype)
     tmp0_buf = np.empty((B, H), x.dtype)
-    tmp_block0_buf = np.empty((2, B, H), x.dtype)
+    viewed = None  # how many rows the views of the buffers cover
     for t in reversed(range(T)):
         live = batch.active[t]  # rows still running
-        pre, d_rows = gates[:, t, :live], d_pre_seq[t, :live]
-        d_pre = d_pre_buf[:, :live]
-        d_a_n, d_r, d_z, d_a_n_h = d_pre
-        d_h, d_n, tmp0 = d_h_buf[:live], d_n_buf[:live], tmp0_buf[:live]
-        d_h_next = d_h_carry[:live]
-        h_prev = h_seq[t - 1, :live] if t else h0[:live]
-        r, z, a_n_h = pre[1], pre[2], pre[3]
-        n = n_seq[t, :live]
+        if live != viewed:  # first step, or the number of running rows changed
+            viewed = live
+            d_h, tmp0 = d_h_buf[:live], tmp0_buf[:live]
+            d_h_next = d_h_carry[:live]
+        d_rows = d_pre_seq[t, :live]
+        z = gates[t, 2, :live]
         # δh = ∂ℓ/∂h + δh_next
         np.add(d_h_next, dh_seq[t, :live], out=d_h)
-        # δn = δh ⊙ (1 − z)
-        np.subtract(1, z, out=d_n)
-        d_n *= d_h
-        # δa_n = δn ⊙ (1 − n²)
-        np.square(n, out=d_a_n)
-        np.subtract(1, d_a_n, out=d_a_n)
-        d_a_n *= d_n
-        # δa_n_h = δa_n ⊙ r
-        np.multiply(d_a_n, r, out=d_a_n_h)
-        # δz = δh ⊙ (h_prev − n)
-        np.subtract(h_prev, n, out=d_z)
-        d_z *= d_h
-        # δr = δa_n ⊙ a_n_h
-        np.multiply(a_n_h, d_a_n, out=d_r)
-        # δa_r = δr ⊙ r ⊙ (1 − r)
-        # δa_z = δz ⊙ z ⊙ (1 − z)
-        blk, d_blk, tmp_blk = pre[1:3], d_pre[1:3], tmp_block0_buf[:2, :live]
-        np.subtract(1, blk, out=tmp_blk)
-        tmp_blk *= blk
-        d_blk *= tmp_blk
-        # δ of the pre-activations into the rows of d_pre_seq
-        np.copyto(d_rows.reshape(live, 4, H), d_pre.transpose(1, 0, 2))
+        # δa_n = δh ⊙ (1 − z) ⊙ (1 − n²)
+        # δa_r = δh ⊙ a_n_h ⊙ r ⊙ (1 − r) ⊙ (1 − z) ⊙ (1 − n²)
+        # δa_z = δh ⊙ z ⊙ (1 − z) ⊙ (h_prev − n)
+        # δa_n_h = δh ⊙ r ⊙ (1 − z) ⊙ (1 − n²)
+        np.multiply(d_h[:, None], d_pre_dh[t, :live], out=d_rows.reshape(live, 4, H))
         # δh_prev = δh ⊙ z + U_rᵀ δa_r + U_zᵀ δa_z + U_nᵀ δa_n_h, handed to step t − 1
         np.matmul(d_rows[:, H:], U_all, out=d_h_next)
         np.multiply(d_h, z, out=tmp0)
@@ -191,7 +209,7 @@ def backward(params, cache, dh_seq, dh_T=None):
     x2 = x.reshape(T * B, D)
     d_W_all = d_all[:, :3 * H].T @ x2
     d_x = d_all[:, :3 * H] @ np.concatenate([params["W_n"], params["W_r"], params["W_z"]])
-    d_U_all = d_all[:B, H:].T @ h0 + d_all[B:, H:].T @ h_seq[:-1].reshape((T - 1) * B, H)
+    d_U_all = d_all[:, H:].T @ h_prev_seq.reshape(T * B, H)
     d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
     return {
         "W_r": d_W_all[H:2 * H],

@@ -54,30 +54,38 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
     )
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
-    U_all = np.concatenate([params["U_r"], params["U_z"]])  # rows: r z
+    U_all = np.concatenate([params["U_z"], params["U_r"]])  # rows: z r
+    U_allT = U_all.T.copy()  # contiguous: the step's product reads it row by row
+    U_allT *= -1  # z r: −a
     U_n = params["U_n"]
-    # pre-activations, one (T, B, H) slab each: n r z; the input projections of all steps
-    gates = np.empty((3, T, B, H), x.dtype)
-    np.matmul(x2, params["W_n"].T, out=gates[0].reshape(T * B, H))
-    np.matmul(x2, params["W_r"].T, out=gates[1].reshape(T * B, H))
-    np.matmul(x2, params["W_z"].T, out=gates[2].reshape(T * B, H))
-    bias = np.stack([params["b_n"], params["b_r"], params["b_z"]])  # one row per slab
-    gates += bias[:, None, None]
+    # pre-activations: step t's are gates[t], one (B, H) block each: n z r
+    gates = np.empty((T, 3, B, H), x.dtype)
+    bias = np.array([params["b_n"], params["b_z"], params["b_r"]])  # one row per pre-activation
+    bias[1:] *= -1  # z r: −a, so that sigmoid needs no negation per step
+    W_all = np.concatenate([params["W_n"], params["W_z"], params["W_r"]])  # rows: n z r
+    W_all[H:] *= -1  # z r: −a, so that sigmoid needs no negation per step
+    # the input projections of all steps, one GEMM, into step-major order
+    np.add((x2 @ W_all.T).reshape(T, B, 3, H).transpose(0, 2, 1, 3), bias[:, None], out=gates)
     h_seq = np.zeros((T, B, H), x.dtype)
     q_seq = np.zeros((T, B, H), x.dtype)
-    tmp0_buf = np.empty((B, H), x.dtype)
     rec = np.empty((B, 2 * H), x.dtype)
+    tmp0_buf = np.empty((B, H), x.dtype)
+    # the same product, (pre-activation, row, unit) like gates[t]
+    rec_t = rec.reshape(B, 2, H).transpose(1, 0, 2)
     h_prev = h0
+    viewed = None  # how many rows the views of the buffers cover
     with np.errstate(over="ignore"):  # e^{-a} = inf inside σ gives exactly 0
         for t, live in enumerate(batch.active):  # live: rows still running
-            pre = gates[:, t, :live]
-            n, r, z = pre
-            h_prev = h_prev[:live]
-            tmp0 = tmp0_buf[:live]
-            np.matmul(h_prev, U_all.T, out=rec[:live])
-            pre[1:] += rec[:live].reshape(live, 2, H).transpose(1, 0, 2)
-            blk = pre[1:]  # r, z = sigmoid(·)
-            blk *= -1
+            if live != viewed:  # first step, or the number of running rows changed
+                viewed = live
+                h_prev = h_prev[:live]
+                rec_live, rec_live_t = rec[:live], rec_t[:, :live]
+                tmp0 = tmp0_buf[:live]
+            pre = gates[t, :, :live]
+            n, z, r = pre
+            np.matmul(h_prev, U_allT, out=rec_live)
+            pre[1:] += rec_live_t
+            blk = pre[1:]  # z, r = sigmoid(·) from −a
             np.exp(blk, out=blk)
             blk += 1
             np.reciprocal(blk, out=blk)
@@ -135,71 +143,75 @@ def backward(params, cache, dh_seq, dh_T=None):
     )
     T, B, D = x.shape
     U_n = params["U_n"]
-    # δ of the pre-activations: computed per step in d_pre (3, B, H), stored as rows of
-    # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop
-    d_pre_buf = np.empty((3, B, H), x.dtype)
+    # factors of forward values, all steps at once: the recursion multiplies by them
+    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step starts from
+    tmp_all0 = np.empty((T, B, H), x.dtype)
+    d_a_n_dh = np.empty((T, B, H), x.dtype)
+    d_a_z_dh = np.empty((T, B, H), x.dtype)
+    d_a_r_dq = np.empty((T, B, H), x.dtype)
+    # d_a_n_dh = (1 − z) ⊙ (1 − n²): the factor of δh in δa_n
+    np.subtract(1, gates[:, 1], out=d_a_n_dh)
+    np.square(gates[:, 0], out=tmp_all0)
+    np.subtract(1, tmp_all0, out=tmp_all0)
+    d_a_n_dh *= tmp_all0
+    # d_a_z_dh = z ⊙ (1 − z) ⊙ (h_prev − n): the factor of δh in δa_z
+    np.subtract(1, gates[:, 1], out=d_a_z_dh)
+    np.subtract(h_prev_seq, gates[:, 0], out=tmp_all0)
+    d_a_z_dh *= tmp_all0
+    d_a_z_dh *= gates[:, 1]
+    # d_a_r_dq = h_prev ⊙ r ⊙ (1 − r): the factor of δq in δa_r
+    np.subtract(1, gates[:, 2], out=d_a_r_dq)
+    d_a_r_dq *= h_prev_seq
+    d_a_r_dq *= gates[:, 2]
+    # δ of the pre-activations, written by each step into its rows of d_pre_seq (T, B, 3 * H) for
+    #   the recurrent product and the weight gradients after the loop
     d_pre_seq = np.zeros((T, B, 3 * H), x.dtype)
     d_h_buf = np.empty((B, H), x.dtype)
     d_q_buf = np.empty((B, H), x.dtype)
     tmp0_buf = np.empty((B, H), x.dtype)
-    tmp1_buf = np.empty((B, H), x.dtype)
-    tmp_block0_buf = np.empty((2, B, H), x.dtype)
+    viewed = None  # how many rows the views of the buffers cover
     for t in reversed(range(T)):
         live = batch.active[t]  # rows still running
-        pre, d_rows = gates[:, t, :live], d_pre_seq[t, :live]
-        d_pre = d_pre_buf[:, :live]
-        d_n, d_r, d_z = d_pre
-        d_h, d_q, tmp0, tmp1 = d_h_buf[:live], d_q_buf[:live], tmp0_buf[:live], tmp1_buf[:live]
-        d_h_next = d_h_carry[:live]
-        h_prev = h_seq[t - 1, :live] if t else h0[:live]
-        n, r, z = pre
+        if live != viewed:  # first step, or the number of running rows changed
+            viewed = live
+            d_h, d_q, tmp0 = d_h_buf[:live], d_q_buf[:live], tmp0_buf[:live]
+            d_h_next = d_h_carry[:live]
+        d_rows = d_pre_seq[t, :live]
+        r = gates[t, 2, :live]
+        z = gates[t, 1, :live]
         # δh = ∂ℓ/∂h + δh_next
         np.add(d_h_next, dh_seq[t, :live], out=d_h)
-        # δn = δh ⊙ (1 − z)
-        np.subtract(1, z, out=d_n)
-        d_n *= d_h
-        # δa_n = δn ⊙ 1 − n²
-        np.square(n, out=tmp0)
-        np.subtract(1, tmp0, out=tmp0)
-        d_n *= tmp0
+        # δa_n = δh ⊙ (1 − z) ⊙ (1 − n²)
+        np.multiply(d_h, d_a_n_dh[t, :live], out=d_rows[:, :H])
         # δq = U_nᵀ δa_n
-        np.matmul(d_n, U_n, out=d_q)
-        # δz = δh ⊙ (h_prev − n)
-        np.subtract(h_prev, n, out=d_z)
-        d_z *= d_h
-        # δr = δq ⊙ h_prev
-        np.multiply(d_q, h_prev, out=d_r)
-        # δa_r = δr ⊙ r ⊙ (1 − r)
-        # δa_z = δz ⊙ z ⊙ (1 − z)
-        blk, d_blk, tmp_blk = pre[1:], d_pre[1:], tmp_block0_buf[:2, :live]
-        np.subtract(1, blk, out=tmp_blk)
-        tmp_blk *= blk
-        d_blk *= tmp_blk
-        # δ of the pre-activations into the rows of d_pre_seq
-        np.copyto(d_rows.reshape(live, 3, H), d_pre.transpose(1, 0, 2))
+        np.matmul(d_rows[:, :H], U_n, out=d_q)
+        # δa_z = δh ⊙ z ⊙ (1 − z) ⊙ (h_prev − n)
+        np.multiply(d_h, d_a_z_dh[t, :live], out=d_rows[:, H:2 * H])
+        # δa_r = δq ⊙ h_prev ⊙ r ⊙ (1 − r)
+        np.multiply(d_q, d_a_r_dq[t, :live], out=d_rows[:, 2 * H:])
         # δh_prev = δh ⊙ z + δq ⊙ r + U_rᵀ δa_r + U_zᵀ δa_z, handed to step t − 1
         np.matmul(d_rows[:, H:], U_all, out=d_h_next)
         np.multiply(d_h, z, out=tmp0)
-        np.multiply(d_q, r, out=tmp1)
-        tmp0 += tmp1
+        d_h_next += tmp0
+        np.multiply(d_q, r, out=tmp0)
         d_h_next += tmp0
     # sums over time and batch, one GEMM per group of weights that share a source:
     # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
     d_all = d_pre_seq.reshape(T * B, 3 * H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2
-    d_x = d_all @ np.concatenate([params["W_n"], params["W_r"], params["W_z"]])
-    d_U_all = d_all[:B, H:].T @ h0 + d_all[B:, H:].T @ h_seq[:-1].reshape((T - 1) * B, H)
+    d_x = d_all @ np.concatenate([params["W_n"], params["W_z"], params["W_r"]])
+    d_U_all = d_all[:, H:].T @ h_prev_seq.reshape(T * B, H)
     d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
     return {
-        "W_r": d_W_all[H:2 * H],
-        "U_r": d_U_all[:H],
-        "W_z": d_W_all[2 * H:3 * H],
-        "U_z": d_U_all[H:2 * H],
+        "W_r": d_W_all[2 * H:3 * H],
+        "U_r": d_U_all[H:2 * H],
+        "W_z": d_W_all[H:2 * H],
+        "U_z": d_U_all[:H],
         "W_n": d_W_all[:H],
         "U_n": d_all[:, :H].T @ q_seq.reshape(T * B, H),
-        "b_r": d_bias[H:2 * H],
-        "b_z": d_bias[2 * H:3 * H],
+        "b_r": d_bias[2 * H:3 * H],
+        "b_z": d_bias[H:2 * H],
         "b_n": d_bias[:H],
         "x": batch.unsort(d_x.reshape(T, B, D), 1),
         "h0": batch.unsort(d_h_carry, 0),

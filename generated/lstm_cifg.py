@@ -54,31 +54,39 @@ def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
     )
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
-    U_all = np.concatenate([params["U_f"], params["U_o"], params["U_g"]])  # rows: f o g
-    # pre-activations, one (T, B, H) slab each: f o g; the input projections of all steps
-    gates = np.empty((3, T, B, H), x.dtype)
-    np.matmul(x2, params["W_f"].T, out=gates[0].reshape(T * B, H))
-    np.matmul(x2, params["W_o"].T, out=gates[1].reshape(T * B, H))
-    np.matmul(x2, params["W_g"].T, out=gates[2].reshape(T * B, H))
-    bias = np.stack([params["b_f"], params["b_o"], params["b_g"]])  # one row per slab
-    gates += bias[:, None, None]
+    U_all = np.concatenate([params["U_o"], params["U_f"], params["U_g"]])  # rows: o f g
+    U_allT = U_all.T.copy()  # contiguous: the step's product reads it row by row
+    U_allT[:, :2 * H] *= -1  # o f: −a
+    # pre-activations: step t's are gates[t], one (B, H) block each: o f g
+    gates = np.empty((T, 3, B, H), x.dtype)
+    bias = np.array([params["b_o"], params["b_f"], params["b_g"]])  # one row per pre-activation
+    bias[:2] *= -1  # o f: −a, so that sigmoid needs no negation per step
+    W_all = np.concatenate([params["W_o"], params["W_f"], params["W_g"]])  # rows: o f g
+    W_all[:2 * H] *= -1  # o f: −a, so that sigmoid needs no negation per step
+    # the input projections of all steps, one GEMM, into step-major order
+    np.add((x2 @ W_all.T).reshape(T, B, 3, H).transpose(0, 2, 1, 3), bias[:, None], out=gates)
     h_seq = np.zeros((T, B, H), x.dtype)
     c_seq = np.zeros((T, B, H), x.dtype)
     i_seq = np.zeros((T, B, H), x.dtype)
     tanh_c_seq = np.zeros((T, B, H), x.dtype)
-    tmp0_buf = np.empty((B, H), x.dtype)
     rec = np.empty((B, 3 * H), x.dtype)
+    tmp0_buf = np.empty((B, H), x.dtype)
+    # the same product, (pre-activation, row, unit) like gates[t]
+    rec_t = rec.reshape(B, 3, H).transpose(1, 0, 2)
     h_prev, c_prev = h0, c0
+    viewed = None  # how many rows the views of the buffers cover
     with np.errstate(over="ignore"):  # e^{-a} = inf inside σ gives exactly 0
         for t, live in enumerate(batch.active):  # live: rows still running
-            pre = gates[:, t, :live]
-            f, o, g = pre
-            h_prev, c_prev = h_prev[:live], c_prev[:live]
-            tmp0 = tmp0_buf[:live]
-            np.matmul(h_prev, U_all.T, out=rec[:live])
-            pre += rec[:live].reshape(live, 3, H).transpose(1, 0, 2)
-            blk = pre[:2]  # f, o = sigmoid(·)
-            blk *= -1
+            if live != viewed:  # first step, or the number of running rows changed
+                viewed = live
+                h_prev, c_prev = h_prev[:live], c_prev[:live]
+                rec_live, rec_live_t = rec[:live], rec_t[:, :live]
+                tmp0 = tmp0_buf[:live]
+            pre = gates[t, :, :live]
+            o, f, g = pre
+            np.matmul(h_prev, U_allT, out=rec_live)
+            pre += rec_live_t
+            blk = pre[:2]  # o, f = sigmoid(·) from −a
             np.exp(blk, out=blk)
             blk += 1
             np.reciprocal(blk, out=blk)
@@ -145,55 +153,53 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
         cache["U_all"],
     )
     T, B, D = x.shape
-    # δ of the pre-activations: computed per step in d_pre (3, B, H), stored as rows of
-    # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop
-    d_pre_buf = np.empty((3, B, H), x.dtype)
+    # factors of forward values, all steps at once: the recursion multiplies by them
+    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step starts from
+    c_prev_seq = np.concatenate([c0[None], c_seq[:-1]])  # the state each step starts from
+    tmp_all0 = np.empty((T, B, H), x.dtype)
+    d_c_dh = np.empty((T, B, H), x.dtype)
+    d_a_o_dh = np.empty((T, B, H), x.dtype)
+    d_pre_dc = np.empty((T, B, 2, H), x.dtype)
+    # d_c_dh = o ⊙ (1 − tanh²(c)): the factor of δh in δc
+    np.square(tanh_c_seq, out=d_c_dh)
+    np.subtract(1, d_c_dh, out=d_c_dh)
+    d_c_dh *= gates[:, 0]
+    # d_a_o_dh = o ⊙ tanh(c) ⊙ (1 − o): the factor of δh in δa_o
+    np.subtract(1, gates[:, 0], out=d_a_o_dh)
+    d_a_o_dh *= gates[:, 0]
+    d_a_o_dh *= tanh_c_seq
+    # d_pre_dc: the factors of δc in the δ of f g
+    np.subtract(1, gates[:, 1], out=d_pre_dc[:, :, 0])
+    np.subtract(c_prev_seq, gates[:, 2], out=tmp_all0)
+    d_pre_dc[:, :, 0] *= tmp_all0
+    d_pre_dc[:, :, 0] *= gates[:, 1]
+    np.square(gates[:, 2], out=d_pre_dc[:, :, 1])
+    np.subtract(1, d_pre_dc[:, :, 1], out=d_pre_dc[:, :, 1])
+    d_pre_dc[:, :, 1] *= i_seq
+    # δ of the pre-activations, written by each step into its rows of d_pre_seq (T, B, 3 * H) for
+    #   the recurrent product and the weight gradients after the loop
     d_pre_seq = np.zeros((T, B, 3 * H), x.dtype)
     d_h_buf = np.empty((B, H), x.dtype)
     d_c_buf = np.empty((B, H), x.dtype)
-    d_i_buf = np.empty((B, H), x.dtype)
-    tmp_block0_buf = np.empty((2, B, H), x.dtype)
+    viewed = None  # how many rows the views of the buffers cover
     for t in reversed(range(T)):
         live = batch.active[t]  # rows still running
-        pre, d_rows = gates[:, t, :live], d_pre_seq[t, :live]
-        d_pre = d_pre_buf[:, :live]
-        d_f, d_o, d_g = d_pre
-        d_h, d_c, d_i = d_h_buf[:live], d_c_buf[:live], d_i_buf[:live]
-        d_h_next, d_c_next = d_h_carry[:live], d_c_carry[:live]
-        c_prev = c_seq[t - 1, :live] if t else c0[:live]
-        f, o, g = pre
-        i = i_seq[t, :live]
-        tanh_c = tanh_c_seq[t, :live]
+        if live != viewed:  # first step, or the number of running rows changed
+            viewed = live
+            d_h, d_c = d_h_buf[:live], d_c_buf[:live]
+            d_h_next, d_c_next = d_h_carry[:live], d_c_carry[:live]
+        d_rows = d_pre_seq[t, :live]
+        f = gates[t, 1, :live]
         # δh = ∂ℓ/∂h + δh_next
         np.add(d_h_next, dh_seq[t, :live], out=d_h)
         # δc = δh ⊙ o ⊙ (1 − tanh²(c)) + δc_next
-        np.square(tanh_c, out=d_c)
-        np.subtract(1, d_c, out=d_c)
-        d_c *= d_h
-        d_c *= o
+        np.multiply(d_h, d_c_dh[t, :live], out=d_c)
         d_c += d_c_next
-        # δo = δh ⊙ tanh(c)
-        np.multiply(d_h, tanh_c, out=d_o)
-        # δg = δc ⊙ i
-        np.multiply(d_c, i, out=d_g)
-        # δi = δc ⊙ g
-        np.multiply(d_c, g, out=d_i)
-        # δf = δc ⊙ c_prev − δi
-        np.multiply(c_prev, d_c, out=d_f)
-        d_f -= d_i
-        # δa_f = δf ⊙ f ⊙ (1 − f)
-        # δa_o = δo ⊙ o ⊙ (1 − o)
-        blk, d_blk, tmp_blk = pre[:2], d_pre[:2], tmp_block0_buf[:2, :live]
-        np.subtract(1, blk, out=tmp_blk)
-        tmp_blk *= blk
-        d_blk *= tmp_blk
-        # δa_g = δg ⊙ (1 − g²)
-        blk, d_blk, tmp_blk = pre[2:], d_pre[2:], tmp_block0_buf[:1, :live]
-        np.square(blk, out=tmp_blk)
-        np.subtract(1, tmp_blk, out=tmp_blk)
-        d_blk *= tmp_blk
-        # δ of the pre-activations into the rows of d_pre_seq
-        np.copyto(d_rows.reshape(live, 3, H), d_pre.transpose(1, 0, 2))
+        # δa_o = δh ⊙ o ⊙ tanh(c) ⊙ (1 − o)
+        np.multiply(d_h, d_a_o_dh[t, :live], out=d_rows[:, :H])
+        # δa_f = δc ⊙ f ⊙ (1 − f) ⊙ (c_prev − g)
+        # δa_g = δc ⊙ i ⊙ (1 − g²)
+        np.multiply(d_c[:, None], d_pre_dc[t, :live], out=d_rows.reshape(live, 3, H)[:, 1:3])
         # δh_prev = U_fᵀ δa_f + U_gᵀ δa_g + U_oᵀ δa_o, handed to step t − 1
         np.matmul(d_rows, U_all, out=d_h_next)
         # δc_prev = δc ⊙ f, handed to step t − 1
@@ -203,19 +209,19 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
     d_all = d_pre_seq.reshape(T * B, 3 * H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2
-    d_x = d_all @ np.concatenate([params["W_f"], params["W_o"], params["W_g"]])
-    d_U_all = d_all[:B].T @ h0 + d_all[B:].T @ h_seq[:-1].reshape((T - 1) * B, H)
+    d_x = d_all @ np.concatenate([params["W_o"], params["W_f"], params["W_g"]])
+    d_U_all = d_all.T @ h_prev_seq.reshape(T * B, H)
     d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
     return {
-        "W_f": d_W_all[:H],
-        "U_f": d_U_all[:H],
+        "W_f": d_W_all[H:2 * H],
+        "U_f": d_U_all[H:2 * H],
         "W_g": d_W_all[2 * H:3 * H],
         "U_g": d_U_all[2 * H:3 * H],
-        "W_o": d_W_all[H:2 * H],
-        "U_o": d_U_all[H:2 * H],
-        "b_f": d_bias[:H],
+        "W_o": d_W_all[:H],
+        "U_o": d_U_all[:H],
+        "b_f": d_bias[H:2 * H],
         "b_g": d_bias[2 * H:3 * H],
-        "b_o": d_bias[H:2 * H],
+        "b_o": d_bias[:H],
         "x": batch.unsort(d_x.reshape(T, B, D), 1),
         "h0": batch.unsort(d_h_carry, 0),
         "c0": batch.unsort(d_c_carry, 0),

@@ -49,29 +49,38 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
     )
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
-    U_all = np.concatenate([params["U_f"]])  # rows: f
+    U_all = params["U_f"]  # rows: f
+    U_allT = U_all.T.copy()  # contiguous: the step's product reads it row by row
+    U_allT *= -1  # f: −a
     U_n = params["U_n"]
-    # pre-activations, one (T, B, H) slab each: n f; the input projections of all steps
-    gates = np.empty((2, T, B, H), x.dtype)
-    np.matmul(x2, params["W_n"].T, out=gates[0].reshape(T * B, H))
-    np.matmul(x2, params["W_f"].T, out=gates[1].reshape(T * B, H))
-    bias = np.stack([params["b_n"], params["b_f"]])  # one row per slab
-    gates += bias[:, None, None]
+    # pre-activations: step t's are gates[t], one (B, H) block each: n f
+    gates = np.empty((T, 2, B, H), x.dtype)
+    bias = np.array([params["b_n"], params["b_f"]])  # one row per pre-activation
+    bias[1:] *= -1  # f: −a, so that sigmoid needs no negation per step
+    W_all = np.concatenate([params["W_n"], params["W_f"]])  # rows: n f
+    W_all[H:] *= -1  # f: −a, so that sigmoid needs no negation per step
+    # the input projections of all steps, one GEMM, into step-major order
+    np.add((x2 @ W_all.T).reshape(T, B, 2, H).transpose(0, 2, 1, 3), bias[:, None], out=gates)
     h_seq = np.zeros((T, B, H), x.dtype)
     q_seq = np.zeros((T, B, H), x.dtype)
-    tmp0_buf = np.empty((B, H), x.dtype)
     rec = np.empty((B, H), x.dtype)
+    tmp0_buf = np.empty((B, H), x.dtype)
+    # the same product, (pre-activation, row, unit) like gates[t]
+    rec_t = rec.reshape(B, 1, H).transpose(1, 0, 2)
     h_prev = h0
+    viewed = None  # how many rows the views of the buffers cover
     with np.errstate(over="ignore"):  # e^{-a} = inf inside σ gives exactly 0
         for t, live in enumerate(batch.active):  # live: rows still running
-            pre = gates[:, t, :live]
+            if live != viewed:  # first step, or the number of running rows changed
+                viewed = live
+                h_prev = h_prev[:live]
+                rec_live, rec_live_t = rec[:live], rec_t[:, :live]
+                tmp0 = tmp0_buf[:live]
+            pre = gates[t, :, :live]
             n, f = pre
-            h_prev = h_prev[:live]
-            tmp0 = tmp0_buf[:live]
-            np.matmul(h_prev, U_all.T, out=rec[:live])
-            pre[1:] += rec[:live].reshape(live, 1, H).transpose(1, 0, 2)
-            blk = pre[1:]  # f = sigmoid(·)
-            blk *= -1
+            np.matmul(h_prev, U_allT, out=rec_live)
+            pre[1:] += rec_live_t
+            blk = pre[1:]  # f = sigmoid(·) from −a
             np.exp(blk, out=blk)
             blk += 1
             np.reciprocal(blk, out=blk)
@@ -129,50 +138,58 @@ def backward(params, cache, dh_seq, dh_T=None):
     )
     T, B, D = x.shape
     U_n = params["U_n"]
-    # δ of the pre-activations: computed per step in d_pre (2, B, H), stored as rows of
-    # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop
-    d_pre_buf = np.empty((2, B, H), x.dtype)
+    # factors of forward values, all steps at once: the recursion multiplies by them
+    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step starts from
+    tmp_all0 = np.empty((T, B, H), x.dtype)
+    d_a_n_dh = np.empty((T, B, H), x.dtype)
+    d_a_f_dh = np.empty((T, B, H), x.dtype)
+    d_a_f_dq = np.empty((T, B, H), x.dtype)
+    d_h_prev_dh = np.empty((T, B, H), x.dtype)
+    # d_a_n_dh = f ⊙ (1 − n²): the factor of δh in δa_n
+    np.square(gates[:, 0], out=d_a_n_dh)
+    np.subtract(1, d_a_n_dh, out=d_a_n_dh)
+    d_a_n_dh *= gates[:, 1]
+    # d_a_f_dh = f ⊙ (1 − f) ⊙ (n − h_prev): the factor of δh in δa_f
+    np.subtract(1, gates[:, 1], out=d_a_f_dh)
+    np.subtract(gates[:, 0], h_prev_seq, out=tmp_all0)
+    d_a_f_dh *= tmp_all0
+    d_a_f_dh *= gates[:, 1]
+    # d_a_f_dq = f ⊙ h_prev ⊙ (1 − f): the factor of δq in δa_f
+    np.subtract(1, gates[:, 1], out=d_a_f_dq)
+    d_a_f_dq *= gates[:, 1]
+    d_a_f_dq *= h_prev_seq
+    # d_h_prev_dh = 1 − f: the factor of δh in δh_prev
+    np.subtract(1, gates[:, 1], out=d_h_prev_dh)
+    # δ of the pre-activations, written by each step into its rows of d_pre_seq (T, B, 2 * H) for
+    #   the recurrent product and the weight gradients after the loop
     d_pre_seq = np.zeros((T, B, 2 * H), x.dtype)
     d_h_buf = np.empty((B, H), x.dtype)
     d_q_buf = np.empty((B, H), x.dtype)
     tmp0_buf = np.empty((B, H), x.dtype)
-    tmp_block0_buf = np.empty((1, B, H), x.dtype)
+    viewed = None  # how many rows the views of the buffers cover
     for t in reversed(range(T)):
         live = batch.active[t]  # rows still running
-        pre, d_rows = gates[:, t, :live], d_pre_seq[t, :live]
-        d_pre = d_pre_buf[:, :live]
-        d_n, d_f = d_pre
-        d_h, d_q, tmp0 = d_h_buf[:live], d_q_buf[:live], tmp0_buf[:live]
-        d_h_next = d_h_carry[:live]
-        h_prev = h_seq[t - 1, :live] if t else h0[:live]
-        n, f = pre
+        if live != viewed:  # first step, or the number of running rows changed
+            viewed = live
+            d_h, d_q, tmp0 = d_h_buf[:live], d_q_buf[:live], tmp0_buf[:live]
+            d_h_next = d_h_carry[:live]
+        d_rows = d_pre_seq[t, :live]
+        f = gates[t, 1, :live]
         # δh = ∂ℓ/∂h + δh_next
         np.add(d_h_next, dh_seq[t, :live], out=d_h)
-        # δn = δh ⊙ f
-        np.multiply(d_h, f, out=d_n)
-        # δa_n = δn ⊙ 1 − n²
-        np.square(n, out=tmp0)
-        np.subtract(1, tmp0, out=tmp0)
-        d_n *= tmp0
+        # δa_n = δh ⊙ f ⊙ (1 − n²)
+        np.multiply(d_h, d_a_n_dh[t, :live], out=d_rows[:, :H])
         # δq = U_nᵀ δa_n
-        np.matmul(d_n, U_n, out=d_q)
-        # δf = δh ⊙ (n − h_prev) + δq ⊙ h_prev
-        np.subtract(n, h_prev, out=d_f)
-        d_f *= d_h
-        np.multiply(d_q, h_prev, out=tmp0)
-        d_f += tmp0
-        # δa_f = δf ⊙ f ⊙ (1 − f)
-        blk, d_blk, tmp_blk = pre[1:], d_pre[1:], tmp_block0_buf[:1, :live]
-        np.subtract(1, blk, out=tmp_blk)
-        tmp_blk *= blk
-        d_blk *= tmp_blk
-        # δ of the pre-activations into the rows of d_pre_seq
-        np.copyto(d_rows.reshape(live, 2, H), d_pre.transpose(1, 0, 2))
+        np.matmul(d_rows[:, :H], U_n, out=d_q)
+        # δa_f = δh ⊙ f ⊙ (1 − f) ⊙ (n − h_prev) + δq ⊙ f ⊙ h_prev ⊙ (1 − f)
+        np.multiply(d_h, d_a_f_dh[t, :live], out=d_rows[:, H:])
+        np.multiply(d_q, d_a_f_dq[t, :live], out=tmp0)
+        d_rows[:, H:] += tmp0
         # δh_prev = δh ⊙ (1 − f) + δq ⊙ f + U_fᵀ δa_f, handed to step t − 1
         np.matmul(d_rows[:, H:], U_all, out=d_h_next)
-        np.subtract(d_q, d_h, out=tmp0)
-        tmp0 *= f
-        tmp0 += d_h
+        np.multiply(d_h, d_h_prev_dh[t, :live], out=tmp0)
+        d_h_next += tmp0
+        np.multiply(d_q, f, out=tmp0)
         d_h_next += tmp0
     # sums over time and batch, one GEMM per group of weights that share a source:
     # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
@@ -180,7 +197,7 @@ def backward(params, cache, dh_seq, dh_T=None):
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2
     d_x = d_all @ np.concatenate([params["W_n"], params["W_f"]])
-    d_U_all = d_all[:B, H:].T @ h0 + d_all[B:, H:].T @ h_seq[:-1].reshape((T - 1) * B, H)
+    d_U_all = d_all[:, H:].T @ h_prev_seq.reshape(T * B, H)
     d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
     return {
         "W_f": d_W_all[H:2 * H],

@@ -39,25 +39,34 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
     )
     T, B, D = x.shape
     x2 = x.reshape(T * B, D)
-    U_all = np.concatenate([params["U_h"]])  # rows: h
-    # pre-activations, one (T, B, H) slab each: h; the input projections of all steps
-    gates = np.empty((1, T, B, H), x.dtype)
-    np.matmul(x2, params["W_h"].T, out=gates[0].reshape(T * B, H))
-    bias = np.stack([params["b_h"] + params["bh_h"]])  # one row per slab
-    gates += bias[:, None, None]
+    U_all = params["U_h"]  # rows: h
+    U_allT = U_all.T.copy()  # contiguous: the step's product reads it row by row
+    # pre-activations: step t's are gates[t], one (B, H) block each: h
+    gates = np.empty((T, 1, B, H), x.dtype)
+    bias = np.array([params["b_h"] + params["bh_h"]])  # one row per pre-activation
+    W_all = params["W_h"]  # rows: h
+    # the input projections of all steps, one GEMM, into step-major order
+    np.add((x2 @ W_all.T).reshape(T, B, 1, H).transpose(0, 2, 1, 3), bias[:, None], out=gates)
     rec = np.empty((B, H), x.dtype)
+    # the same product, (pre-activation, row, unit) like gates[t]
+    rec_t = rec.reshape(B, 1, H).transpose(1, 0, 2)
     h_prev = h0
+    viewed = None  # how many rows the views of the buffers cover
     for t, live in enumerate(batch.active):  # live: rows still running
-        pre = gates[:, t, :live]
+        if live != viewed:  # first step, or the number of running rows changed
+            viewed = live
+            h_prev = h_prev[:live]
+            rec_live, rec_live_t = rec[:live], rec_t[:, :live]
+        pre = gates[t, :, :live]
         h = pre[0]
-        h_prev = h_prev[:live]
-        np.matmul(h_prev, U_all.T, out=rec[:live])
-        pre += rec[:live].reshape(live, 1, H).transpose(1, 0, 2)
-        blk = pre[:]  # h = tanh(·)
+        np.matmul(h_prev, U_allT, out=rec_live)
+        pre += rec_live_t
+        blk = pre  # h = tanh(·)
         np.tanh(blk, out=blk)
         h_prev = h
-        gates[0, t, live:] = 0
-    h_seq = gates[0]
+        if live < B:
+            gates[t, 0, live:] = 0
+    h_seq = gates[:, 0]
     cache = {
         "cell": CELL,
         "x": x,
@@ -94,24 +103,29 @@ def backward(params, cache, dh_seq, dh_T=None):
         cache["U_all"],
     )
     T, B, D = x.shape
-    h_seq = gates[0]
-    # δ of the pre-activations: computed per step in d_pre (1, B, H), stored as rows of
-    # d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop
+    h_seq = gates[:, 0]
+    # factors of forward values, all steps at once: the recursion multiplies by them
+    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step starts from
+    d_a_h_dh = np.empty((T, B, H), x.dtype)
+    # d_a_h_dh = 1 − h²: the factor of δh in δa_h
+    np.square(gates[:, 0], out=d_a_h_dh)
+    np.subtract(1, d_a_h_dh, out=d_a_h_dh)
+    # δ of the pre-activations, written by each step into its rows of d_pre_seq (T, B, H) for the
+    #   recurrent product and the weight gradients after the loop
     d_pre_seq = np.zeros((T, B, H), x.dtype)
-    tmp_block0_buf = np.empty((1, B, H), x.dtype)
+    d_h_buf = np.empty((B, H), x.dtype)
+    viewed = None  # how many rows the views of the buffers cover
     for t in reversed(range(T)):
         live = batch.active[t]  # rows still running
-        pre, d_rows = gates[:, t, :live], d_pre_seq[t, :live]
-        d_pre = d_rows[None]
-        d_h = d_pre[0]
-        d_h_next = d_h_carry[:live]
+        if live != viewed:  # first step, or the number of running rows changed
+            viewed = live
+            d_h = d_h_buf[:live]
+            d_h_next = d_h_carry[:live]
+        d_rows = d_pre_seq[t, :live]
         # δh = ∂ℓ/∂h + δh_next
         np.add(d_h_next, dh_seq[t, :live], out=d_h)
         # δa_h = δh ⊙ (1 − h²)
-        blk, d_blk, tmp_blk = pre[:], d_pre[:], tmp_block0_buf[:1, :live]
-        np.square(blk, out=tmp_blk)
-        np.subtract(1, tmp_blk, out=tmp_blk)
-        d_blk *= tmp_blk
+        np.multiply(d_h, d_a_h_dh[t, :live], out=d_rows)
         # δh_prev = U_hᵀ δa_h, handed to step t − 1
         np.matmul(d_rows, U_all, out=d_h_next)
     # sums over time and batch, one GEMM per group of weights that share a source:
@@ -120,7 +134,7 @@ def backward(params, cache, dh_seq, dh_T=None):
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2
     d_x = d_all @ params["W_h"]
-    d_U_all = d_all[:B].T @ h0 + d_all[B:].T @ h_seq[:-1].reshape((T - 1) * B, H)
+    d_U_all = d_all.T @ h_prev_seq.reshape(T * B, H)
     d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
     return {
         "W_h": d_W_all[:H],

@@ -5,6 +5,9 @@ from __future__ import annotations
 import importlib
 
 import numpy as np
+from hypothesis import strategies as st
+
+from derive.runtime import interop
 
 TORCH_CELLS = ("rnn", "lstm", "gru")
 
@@ -98,3 +101,36 @@ def check_against_differences(cell: str, shape: tuple[int, int, int, int], toler
 
     for name, array in [*params.items(), ("x", x), *init.items()]:
         assert rel_err(grads[name], numerical_gradient(f, array)) <= tolerance, name
+
+
+TOLERANCE = {np.float64: 1e-9, np.float32: 1e-4}
+# float32 rounding of a gradient that is a sum with cancellation can exceed any relative tolerance
+# (a bias gradient of 1e-4 summed from terms of 1): there the kernel is held to torch's own float32 error
+# against the float64 result, within this factor
+FLOAT32_VS_TORCH = 8
+PARITY_SHAPES = st.tuples(st.integers(1, 7), st.integers(1, 5), st.integers(1, 6), st.integers(1, 7),
+                          st.integers(0, 2**31))
+
+
+def check_parity(cell: str, T: int, B: int, D: int, H: int, seed: int, dtype, module=None) -> None:
+    module = module or kernel(cell)
+    params, x, init, g_seq, g_final = random_problem(module, T, B, D, H, seed, dtype)
+    out, cache = module.forward(params, x, **init)
+    grads = module.backward(params, cache, g_seq, **g_final)
+    want_out, want = torch_run(cell, params, x, init, g_seq, g_final)
+    tol = TOLERANCE[dtype]
+    assert rel_err(out, want_out) <= tol
+    ours = interop.grads_to_torch(cell, grads)
+    ours.update({k: grads[k] for k in ("x", *(f"{s}0" for s in module.STATES))})
+    assert set(ours) == set(want)
+    exact = want if dtype == np.float64 else torch_run(cell, *as_float64(params, x, init, g_seq, g_final))[1]
+    for name in want:
+        assert ours[name].dtype == dtype, name
+        allowed = max(tol, FLOAT32_VS_TORCH * rel_err(want[name], exact[name])) if dtype == np.float32 else tol
+        assert rel_err(ours[name], exact[name]) <= allowed, (name, rel_err(ours[name], exact[name]), allowed)
+
+
+def as_float64(params, x, init, g_seq, g_final):
+    """The same problem in float64."""
+    wide = lambda d: {k: v.astype(np.float64) for k, v in d.items()}
+    return wide(params), x.astype(np.float64), wide(init), g_seq.astype(np.float64), wide(g_final)

@@ -84,3 +84,12 @@ def test_site_and_lab_commands_say_they_need_a_clone(installed, tmp_path):
         done = run(installed, tmp_path, *command)
         lines = done.stderr.strip().splitlines()
         assert done.returncode == 2 and len(lines) == 1 and "needs a clone of the repository" in lines[0], done.stderr
+
+
+def test_the_fused_kernels_ship_their_c_sources(installed, tmp_path):
+    check = ("import pathlib, generated.fused as f; "
+             "print(sorted(p.name for p in pathlib.Path(f.__file__).parent.glob('*.c')))")
+    done = subprocess.run([str(installed / "python"), "-c", check], cwd=tmp_path, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert "'lstm.c'" in done.stdout and "'gru.c'" in done.stdout and "'rnn.c'" in done.stdout

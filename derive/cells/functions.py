@@ -31,6 +31,11 @@ class Elementwise:
     step_call: str  # the callable that step code applies: np.tanh(a), sigmoid(a)
     step_helper: tuple[str, str] = ()  # a helper ``def name(a)`` that step code needs: docstring, result
     overflows: bool = False  # ``inplace`` overflows to inf on the way to a correct result
+    # the calls applying f in place to a buffer that holds −a, for kernels that fold the sign into the
+    # weights once; empty when f gains nothing from it
+    negated: tuple[tuple[str, str | None], ...] = ()
+    c: str = ""  # C for compiled steps, ``{}`` the argument (of type real)
+    c_negated: str = ""  # the same when the argument holds −a
 
 
 TABLE: dict[str, Elementwise] = {f.name: f for f in (
@@ -44,9 +49,13 @@ TABLE: dict[str, Elementwise] = {f.name: f for f in (
         # by multiplying with −1, since NumPy 2.4's float32 np.negative writes wrong elements of some
         # strided views
         inplace=(("multiply", "-1"), ("exp", None), ("add", "1"), ("reciprocal", None)),
+        negated=(("exp", None), ("add", "1"), ("reciprocal", None)),
         step_call="sigmoid",
         step_helper=("1 / (1 + e^-a), written without overflow.", "0.5 * np.tanh(0.5 * a) + 0.5"),
         overflows=True,
+        # e^{-a} capped at e^80 (σ(−80) = 1.8e−35): no overflow, which compiled fast math may not handle
+        c="1 / (1 + exp(fmin(-({}), (real)80)))",
+        c_negated="1 / (1 + exp(fmin({}, (real)80)))",
     ),
     Elementwise(
         "tanh", "The hyperbolic tangent.",
@@ -56,6 +65,7 @@ TABLE: dict[str, Elementwise] = {f.name: f for f in (
         latex=r"\tanh", unicode="tanh",
         inplace=(("tanh", None),),
         step_call="np.tanh",
+        c="tanh({})",
     ),
 )}
 NAMES = tuple(TABLE)

@@ -37,7 +37,7 @@ CELL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # Names the generated kernels use for their own variables, plus the language's own words.
 RESERVED = frozenset(
     {INPUT, *FUNCTIONS, "np", "t", "T", "B", "D", "H", "params", "cache", "grads", "lengths",
-     "check_finite", "live", "batch", "pre", "rec", "gates", "bias", "blk", "x2", "W_all", "U_all", "CELL", "STATES",
+     "check_finite", "live", "viewed", "batch", "proj", "step", "pointers", "FFI", "LIB", "compiled", "rec_t", "rec_live", "rec_live_t", "U_allT", "pre", "rec", "gates", "bias", "blk", "x2", "W_all", "U_all", "CELL", "STATES",
      "PARAM_SHAPES", "forward", "backward", "check_forward", "check_backward", "sum", "range"}
 )
 RESERVED_AFFIXES = ("d_", "a_", "tmp", "dl_", *(f"{name}_" for name in NAMES))  # δ, pre-activations, scratch, f(node)

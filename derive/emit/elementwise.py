@@ -49,9 +49,11 @@ def call(func: str, a: str, b: str | None, out: str) -> Ufunc:
     return Ufunc(func, (a,) if b is None else (a, b), out)
 
 
-def activate(func: str, source: str, out: str) -> list[Statement]:
-    """Apply an elementwise function of the table to ``source``, leaving the result in ``out``."""
-    steps = functions.TABLE[func].inplace
+def activate(func: str, source: str, out: str, negated: bool = False) -> list[Statement]:
+    """Apply an elementwise function of the table to ``source`` (which holds −a when negated), leaving the
+    result in ``out``."""
+    entry = functions.TABLE[func]
+    steps = entry.negated if negated else entry.inplace
     return [call(f, source if k == 0 else out, operand, out) for k, (f, operand) in enumerate(steps)]
 
 

@@ -15,8 +15,11 @@ from derive.cells.variants import VARIANTS
 from derive.derivation.bptt import derive
 
 from . import head, latex
+from .fused import unfusable
+from .fused_kernel import FusedKernelBuilder
 from .jacobian_module import JacobianBuilder
 from .kernel import REGENERATE, KernelBuilder
+from .layout import plan
 from .program import Module, PythonPrinter
 
 CELLS_SOURCE = "derive/cells/builtin.py"
@@ -37,6 +40,9 @@ def cell_outputs(cell: Cell, source: str) -> dict[str, str]:
         body = latex.aligned(latex.block(d, name))
         files[f"latex/{cell.name}/{name}.tex"] = latex_file(f"{source} (cell {cell.name})", body)
     files[f"jacobians/{cell.name}.py"] = JacobianBuilder(d, source).text()
+    if not unfusable(d, plan(d)):
+        fused = FusedKernelBuilder(d, source)
+        files[f"fused/{cell.name}.py"], files[f"fused/{cell.name}.c"] = fused.text(), fused.c_source()
     files[f"latex/{cell.name}/jacobian.tex"] = latex_file(f"{source} (cell {cell.name})",
                                                           latex.aligned(latex.jacobian_equations(d)))
     return files
@@ -44,7 +50,8 @@ def cell_outputs(cell: Cell, source: str) -> dict[str, str]:
 
 def builtin_outputs() -> dict[str, str]:
     """Every file of ``generated/``."""
-    files = {"__init__.py": _package_init(), "jacobians/__init__.py": _jacobians_init()}
+    files = {"__init__.py": _package_init(), "jacobians/__init__.py": _jacobians_init(),
+             "fused/__init__.py": _fused_init()}
     for cell in BUILTIN.values():
         files.update(cell_outputs(cell, CELLS_SOURCE))
     for variant in VARIANTS.values():
@@ -69,6 +76,14 @@ def _jacobians_init() -> str:
         "One-step state Jacobians of every generated cell.\n\nGenerated from derive/emit/jacobian_module.py by "
         f"`{REGENERATE}`; do not edit.\n\n"
         "Each module has blocks(params, x, <state>_prev, …) and jacobian(params, x, …).")
+
+
+def _fused_init() -> str:
+    return _docstring_module(
+        "Fused kernels: the same forward and backward, each step's elementwise work compiled C.\n\n"
+        f"Generated from derive/emit/fused_kernel.py by `{REGENERATE}`; do not edit.\n\n"
+        "Importing a module compiles its C file once per machine (a C compiler is needed); the cells whose step "
+        "needs a matrix product between its elementwise parts have none.")
 
 
 def _docstring_module(doc: str) -> str:

@@ -1,23 +1,28 @@
 """The NumPy kernel of a derived cell, built as a :mod:`~derive.emit.program` and printed last.
 
-Layout (see :mod:`derive.emit.layout`): ``gates`` has one contiguous ``(T, B, H)`` slab per
-pre-activation, so every gate of a step is a contiguous ``(B, H)`` block and neighbouring gates with
-the same activation are one ufunc call. The input projections of all steps are one GEMM per gate
-before the loop, the recurrent projections one fused GEMM per step, the weight gradients one GEMM
-each after the loop. Elementwise work runs in preallocated buffers (:mod:`derive.emit.elementwise`).
-Every statement of the backward pass follows a comment with the derived formula it computes.
+Layout (see :mod:`derive.emit.layout`): ``gates`` is step-major, ``(T, P, B, H)``: the P
+pre-activations of a step are one contiguous block, every gate a contiguous ``(B, H)`` block in it, and
+neighbouring gates with the same activation are one ufunc call. The input projections of all steps are
+one GEMM before the loop, the recurrent projections one fused GEMM per step (with a contiguous Uᵀ whose
+sigmoid rows are negated once), the weight gradients one GEMM each after the loop. Elementwise work
+runs in preallocated buffers (:mod:`derive.emit.elementwise`); the backward pass is printed from the
+pivot form of the derivation (:mod:`derive.emit.backward`). Every statement of the backward pass
+follows a comment with the derived formula it computes.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import sympy
 
 from derive.cells import functions
 from derive.cells.spec import PREV_SUFFIX
-from derive.derivation.bptt import Assign, Contribution, Derivation, Linear
+from derive.derivation.bptt import Contribution, Derivation
 
+from .backward import BackwardBuilder, when_rows_change
 from .elementwise import Lowering, Temps, activate
-from .layout import Column, Layout, plan
+from .layout import Column, Layout, columns, plan, rows, times_h
 from .program import (
     Alloc,
     Bind,
@@ -25,7 +30,6 @@ from .program import (
     Call,
     Comment,
     Dict,
-    Expression,
     Function,
     Gemm,
     List,
@@ -34,6 +38,7 @@ from .program import (
     Return,
     Statement,
     Tuple,
+    Ufunc,
     Update,
     quoted,
     reads,
@@ -42,23 +47,6 @@ from .unicode import UnicodePrinter
 
 REGENERATE = "gated-rnn generate"
 CHECKS = "from derive.runtime import check_backward, check_forward"
-
-
-def rows(lo: int, hi: int, width: int) -> str:
-    """Index text for the slabs [lo, hi): ``:``, ``:3``, ``1:``, ``1:3``."""
-    return f"{lo or ''}:{'' if hi == width else hi}"
-
-
-def columns(lo: int, hi: int, width: int | None = None) -> str:
-    """Slice text for the column blocks [lo, hi) of H each in a (·, P·H) row: ``H:3 * H``, ``2 * H:``;
-    empty when they are all ``width`` columns."""
-    if (lo, hi) == (0, width):
-        return ""
-    return f"{_times_h(lo) if lo else ''}:{'' if hi == width else _times_h(hi)}"
-
-
-def _times_h(k: int) -> str:
-    return "H" if k == 1 else f"{k} * H"
 
 
 def add_product(temps: Temps, a: str, b: str, target: str) -> list[Statement]:
@@ -84,6 +72,16 @@ def module_constants(cell) -> tuple[tuple[str, object], ...]:
             ("PARAM_SHAPES", shapes_constant(cell.param_shapes)))
 
 
+@dataclass(frozen=True)
+class Footprint:
+    """Numbers per step and row (multiply by T · B and the item size): the forward cache holds
+    ``cache_h`` · H + D (the gates, the stored values, x's own copy); the backward pass allocates
+    ``backward_h`` · H more before its loop. Both grow linearly in T and B; the weights add a constant."""
+
+    cache_h: int
+    backward_h: int
+
+
 class KernelBuilder:
     """Builds the kernel module of one derived cell: ``forward`` and ``backward`` through time."""
 
@@ -100,6 +98,8 @@ class KernelBuilder:
         self.overflows = any(entry.overflows for eq in d.nodes for f in eq.full.atoms(sympy.Function)
                              if (entry := functions.of(f)))
         self.math = UnicodePrinter(d)
+        # activation blocks whose argument the forward pass negates once, in the weights' products
+        self.folded = [b for b in self.L.blocks if functions.TABLE[b.func].negated]
 
     # --- names -----------------------------------------------------------------------------
 
@@ -107,24 +107,6 @@ class KernelBuilder:
         """A column's value in a step: the gate node it holds, or its pre-activation."""
         node = column.preact.node
         return node if self.d.node(node).gate else column.preact.symbol.name
-
-    def adjoint_name(self, s: sympy.Symbol) -> str:
-        """Where the backward pass keeps a value or adjoint; a gate shares its pre-activation's slot."""
-        var = self.d.vars.get(s)
-        if var is None:  # a local name such as the block variable
-            return s.name
-        if var.kind == "loss":
-            return f"d{var.of.name}_seq[t, :live]"
-        if var.kind == "adjoint" and var.of.kind == "preact" and self.L.gate_column(var.of.of.name):
-            return "d_" + var.of.of.name
-        return s.name
-
-    def preact_adjoint(self, preact: sympy.Symbol) -> str:
-        return self.adjoint_name(self.d.adjoint(preact))
-
-    def formula(self, a: Assign) -> str:
-        """The derived formula an adjoint statement computes, for its comment."""
-        return f"{self.math.doprint(a.target)} = {self.math.sum(a.expr, a.linear)}"
 
     def unpack(self, names: list[str], source: str, wanted: set[str]) -> list[Statement]:
         """``a, b = pre`` when every slab is wanted, else one indexed view per wanted slab."""
@@ -157,8 +139,6 @@ class KernelBuilder:
     def forward(self) -> Function:
         cell, out = self.cell, self.cell.output
         states0 = [s + "0" for s in cell.states]
-        temps = Temps()
-        step = self._forward_step(Lowering(lambda s: s.name, temps), temps)
         check = Call("check_forward", ("CELL", "PARAM_SHAPES", "params", "x",
                                        Dict(tuple((quoted(s), s) for s in states0)), "lengths", "check_finite"))
         body: list[Statement] = [
@@ -166,15 +146,10 @@ class KernelBuilder:
             Bind(("T", "B", "D"), ("x.shape",)),
             *self._input_projection(),
             *(Alloc(f"{n}_seq", ("T", "B", "H"), zeros=True) for n in self.seqs),
-            *(Alloc(f"{n}_buf", ("B", "H")) for n in [*self.buffers, *temps.names()]),
+            *([Alloc("rec", ("B", times_h(self.n_h)))] if self.n_h else []),
+            *self._forward_loop(),
+            *self._gate_sequences(),
         ]
-        if self.n_h:
-            body.append(Alloc("rec", ("B", _times_h(self.n_h))))
-        body.append(Bind(tuple(s + PREV_SUFFIX for s in cell.states), tuple(states0)))
-        loop: Statement = Block("for t, live in enumerate(batch.active)", tuple(step), "live: rows still running")
-        if self.overflows:
-            loop = Block('with np.errstate(over="ignore")', (loop,), "e^{-a} = inf inside σ gives exactly 0")
-        body += [loop, *self._gate_sequences()]
         cache = ["x", "H", "batch", "gates", *states0, *(n + "_seq" for n in self.seqs)] + ["U_all"] * bool(self.n_h)
         entries = [(quoted("cell"), "CELL"), *((quoted(k), k) for k in cache)]
         entries += [(quoted(f"{s}_T"), f"batch.unsort(batch.final({s}_seq, {s}0), 0)") for s in cell.states]
@@ -188,24 +163,81 @@ class KernelBuilder:
         params = ("params", "x", *(s + "=None" for s in states0), "lengths=None", "check_finite=False")
         return Function("forward", params, doc, tuple(body))
 
+    def _forward_loop(self) -> list[Statement]:
+        """The time loop and the buffers it works in."""
+        temps = Temps()
+        step = self._forward_step(Lowering(lambda s: s.name, temps), temps)
+        body: list[Statement] = [Alloc(f"{n}_buf", ("B", "H")) for n in [*self.buffers, *temps.names()]]
+        if self.n_h:
+            body.append(Bind(("rec_t",), (f"rec.reshape(B, {self.n_h}, H).transpose(1, 0, 2)",),
+                             "the same product, (pre-activation, row, unit) like gates[t]"))
+        body += [Bind(tuple(s + PREV_SUFFIX for s in self.cell.states), tuple(s + "0" for s in self.cell.states)),
+                 Bind(("viewed",), ("None",), "how many rows the views of the buffers cover")]
+        loop: Statement = Block("for t, live in enumerate(batch.active)", tuple(step), "live: rows still running")
+        if self.overflows:
+            loop = Block('with np.errstate(over="ignore")', (loop,), "e^{-a} = inf inside σ gives exactly 0")
+        return [*body, loop]
+
     def _input_projection(self) -> list[Statement]:
         L, P = self.L, self.P
-        x_columns = [c for c in L.columns if c.x_term]
         names = " ".join(self.slab_name(c) for c in L.columns)
         body: list[Statement] = [Bind(("x2",), ("x.reshape(T * B, D)",))]
         if self.n_h:
             weights = ", ".join(param(c.h_term.weight) for c in L.columns if c.h_term)
             order = " ".join(c.preact.node for c in L.columns if c.h_term)
-            body.append(Bind(("U_all",), (f"np.concatenate([{weights}])",), f"rows: {order}"))
+            stacked = f"np.concatenate([{weights}])" if self.n_h > 1 else weights
+            body += [Bind(("U_all",), (stacked,), f"rows: {order}"),
+                     Bind(("U_allT",), ("U_all.T.copy()",), "contiguous: the step's product reads it row by row")]
+            recurrent = [c.preact.node for c in L.columns if c.h_term]
+            for lo, hi in self._folded_rec():
+                cols = columns(lo, hi, self.n_h)
+                body.append(Update(f"U_allT[:, {cols}]" if cols else "U_allT", "-1", "*=",
+                                   f"{' '.join(recurrent[lo:hi])}: −a"))
         body += self._weights_read()
-        body += [Comment(f"pre-activations, one (T, B, H) slab each: {names}; the input projections of all steps"),
-                 Bind(("gates",), (f"np.{'empty' if len(x_columns) == P else 'zeros'}(({P}, T, B, H), x.dtype)",))]
-        body += [Gemm("x2", f"{param(c.x_term.weight)}.T", f"gates[{c.index}].reshape(T * B, H)") for c in x_columns]
-        if any(c.preact.biases for c in L.columns):
+        x_columns = [c for c in L.columns if c.x_term]
+        n_x = len(x_columns)
+        biased = any(c.preact.biases for c in L.columns)
+        body += [Comment(f"pre-activations: step t's are gates[t], one (B, H) block each: {names}"),
+                 Bind(("gates",), (f"np.{'empty' if n_x == P or biased else 'zeros'}((T, {P}, B, H), x.dtype)",))]
+        folded = [(b.start, b.stop, b.func) for b in self.folded]
+        if biased:
             parts = [" + ".join(param(b) for b in c.preact.biases) or "np.zeros(H, x.dtype)" for c in L.columns]
-            body += [Bind(("bias",), (Call("np.stack", (List(tuple(parts)),)),), "one row per slab"),
-                     Update("gates", "bias[:, None, None]")]
+            body.append(Bind(("bias",), (Call("np.array", (List(tuple(parts)),)),), "one row per pre-activation"))
+            body += [self._negate(f"bias[{rows(lo, hi, P)}]", lo, hi, func) for lo, hi, func in folded]
+        if x_columns:
+            weights = [param(c.x_term.weight) for c in x_columns]
+            stacked = f"np.concatenate([{', '.join(weights)}])"
+            in_x = [(lo, min(hi, n_x), func) for lo, hi, func in folded if lo < n_x]
+            if n_x == 1 and in_x:
+                stacked = f"-{weights[0]}"
+            elif n_x == 1:
+                stacked = weights[0]
+            body.append(Bind(("W_all",), (stacked,), "rows: " + " ".join(c.preact.node for c in x_columns)))
+            if n_x > 1:
+                body += [self._negate(f"W_all[{columns(lo, hi, n_x)}]", lo, hi, func) for lo, hi, func in in_x]
+            view = f"(x2 @ W_all.T).reshape(T, B, {n_x}, H).transpose(0, 2, 1, 3)"
+            target = "gates" if n_x == P else f"gates[:, {rows(0, n_x, P)}]"
+            note = "the input projections of all steps, one GEMM, into step-major order"
+            if biased:
+                body.append(Ufunc("add", (view, f"bias[{rows(0, n_x, P)}, None]" if n_x < P else "bias[:, None]"),
+                                  target))
+                body[-1:] = [Comment(note), body[-1]]
+            else:
+                body.append(Bind((target + ("[:]" if n_x == P else ""),), (view,), note))
+        if biased and n_x < P:
+            body.append(Bind((f"gates[:, {rows(n_x, P, P)}]",), (f"bias[{rows(n_x, P, P)}, None]",),
+                             "the pre-activations without an input term start at their bias"))
         return body
+
+    def _negate(self, target: str, lo: int, hi: int, func: str) -> Statement:
+        names = " ".join(c.preact.node for c in self.L.columns[lo:hi])
+        return Update(target, "-1", "*=", f"{names}: −a, so that {func} needs no negation per step")
+
+    def _folded_rec(self) -> list[tuple[int, int]]:
+        """The column blocks of the recurrent product (in units of H) whose sign is folded."""
+        lo, hi = self.L.h_cols
+        spans = [(max(b.start, lo) - lo, min(b.stop, hi) - lo) for b in self.folded]
+        return [(a, b) for a, b in spans if a < b]
 
     def _weights_read(self) -> list[Statement]:
         """Names for the weights multiplied inside the step and the parameter vectors the step reads."""
@@ -220,7 +252,7 @@ class KernelBuilder:
 
     def _gate_sequences(self) -> list[Statement]:
         """States or the output that are gates live in ``gates``: name their slabs."""
-        return [Bind((f"{n}_seq",), (f"gates[{self.L.gate_column(n).index}]",))
+        return [Bind((f"{n}_seq",), (f"gates[:, {self.L.gate_column(n).index}]",))
                 for n in dict.fromkeys((*self.cell.states, self.cell.output)) if self.L.gate_column(n)]
 
     def _forward_step(self, lowering: Lowering, temps: Temps) -> list[Statement]:
@@ -229,13 +261,14 @@ class KernelBuilder:
         body: list[Statement] = []
         if self.n_h:
             target = "pre" if L.h_cols == (0, self.P) else f"pre[{rows(*L.h_cols, self.P)}]"
-            body += [Gemm(f"{L.primary}{PREV_SUFFIX}", "U_all.T", "rec[:live]"),
-                     Update(target, f"rec[:live].reshape(live, {self.n_h}, H).transpose(1, 0, 2)")]
+            body += [Gemm(f"{L.primary}{PREV_SUFFIX}", "U_allT", "rec_live"), Update(target, "rec_live_t")]
         for block in L.blocks:
             names = ", ".join(c.preact.node for c in L.columns[block.start:block.stop])
-            body.append(Bind(("blk",), (f"pre[{rows(block.start, block.stop, self.P)}]",),
-                             f"{names} = {block.func}(·)"))
-            body += activate(block.func, "blk", "blk")
+            folded = block in self.folded
+            whole = (block.start, block.stop) == (0, self.P)
+            body.append(Bind(("blk",), ("pre" if whole else f"pre[{rows(block.start, block.stop, self.P)}]",),
+                             f"{names} = {block.func}(·)" + (" from −a" if folded else "")))
+            body += activate(block.func, "blk", "blk", negated=folded)
         computed: set[sympy.Symbol] = set()
         for node in self.cell.nodes:
             column = L.gate_column(node.name)
@@ -245,15 +278,17 @@ class KernelBuilder:
         body.append(Bind(prevs, tuple(self.cell.states)))
         output = self.L.gate_column(self.cell.output)
         if output is not None:  # a gate slab is the output: rows that have finished read zero
-            body.append(Bind((f"gates[{output.index}, t, live:]",), ("0",)))
+            body.append(Block("if live < B", (Bind((f"gates[t, {output.index}, live:]",), ("0",)),)))
         used = reads(body)
         slabs = [self.slab_name(c) for c in L.columns]
-        views = [*([Bind(("pre",), ("gates[:, t, :live]",))] if "pre" in used or used & set(slabs) else []),
-                 *self.unpack(slabs, "pre", used),
-                 Bind(prevs, tuple(p + "[:live]" for p in prevs))]
+        views = [*([Bind(("pre",), ("gates[t, :, :live]",))] if "pre" in used or used & set(slabs) else []),
+                 *self.unpack(slabs, "pre", used)]
+        running = [Bind(prevs, tuple(p + "[:live]" for p in prevs))]
+        if self.n_h:
+            running.append(Bind(("rec_live", "rec_live_t"), ("rec[:live]", "rec_t[:, :live]")))
         if temps.count:
-            views.append(Bind(tuple(temps.names()), tuple(f"{t}_buf[:live]" for t in temps.names())))
-        return views + body
+            running.append(Bind(tuple(temps.names()), tuple(f"{t}_buf[:live]" for t in temps.names())))
+        return [when_rows_change(running), *views, *body]
 
     def _home(self, name: str) -> Bind:
         """``name = name_seq[t]`` for stored values, ``name = name_buf`` for scratch."""
@@ -281,14 +316,8 @@ class KernelBuilder:
         cell, out = self.cell, self.cell.output
         finals = [f"d{s}_T" for s in cell.states]
         carries = [f"d_{s}_carry" for s in cell.states]
-        temps, block_temps = Temps(), Temps("tmp_block")
-        lowering = Lowering(self.adjoint_name, temps)
-        step = self._backward_step(lowering, block_temps)
-        adjoint_buffers = [a.target.name for a in self.d.backward if self.d.vars[a.target].of.kind == "node"
-                           and self.L.gate_column(self.d.vars[a.target].of.name) is None]
         stored = ["x", "H", "batch", "gates", *(s + "0" for s in cell.states), *(n + "_seq" for n in self.seqs)]
         stored += ["U_all"] * bool(self.n_h)
-        widest = max((b.stop - b.start for b in self.L.blocks), default=1)
         check = Call("check_backward", ("CELL", "cache", Dict(((quoted(f"d{out}_seq"), f"d{out}_seq"),)),
                                         Dict(tuple((quoted(f), f) for f in finals)), "params", "PARAM_SHAPES",
                                         Tuple(tuple(map(quoted, stored)))))
@@ -296,17 +325,7 @@ class KernelBuilder:
             Bind(("T", "B", "D"), ("x.shape",)),
             *self._gate_sequences(),
             *self._weights_read(),
-            Comment(f"δ of the pre-activations: computed per step in d_pre ({self.P}, B, H), stored as rows of"),
-            Comment("d_pre_seq (T, B, P·H) for the recurrent product and the weight gradients after the loop"),
-            *([Alloc("d_pre_buf", (str(self.P), "B", "H"))] if self.P > 1 else []),
-            Alloc("d_pre_seq", ("T", "B", _times_h(self.P)), zeros=True),
-            *(Alloc(f"{n}_buf", ("B", "H")) for n in [*adjoint_buffers, *temps.names()]),
-            *(Alloc(f"{n}_buf", (str(widest), "B", "H")) for n in block_temps.names()),
-            *(Bind((a.target.name,), ("np.zeros(H, x.dtype)",)) for a in self.d.vector_grads),
-            Block("for t in reversed(range(T))", (
-                Bind(("live",), ("batch.active[t]",), "rows still running"),
-                *self._backward_views(adjoint_buffers, temps, reads(step)),
-                *step)),
+            *self._backward_loop(),
             *self._parameter_gradients(),
         ]
         used = reads(body)
@@ -319,100 +338,20 @@ class KernelBuilder:
         return Function("backward", ("params", "cache", f"d{out}_seq", *(f + "=None" for f in finals)), doc,
                         tuple(body))
 
-    def _backward_step(self, lowering: Lowering, block_temps: Temps) -> list[Statement]:
-        d, L = self.d, self.L
-        body: list[Statement] = []
-        for a in d.backward:
-            body += self._adjoint(lowering, a)
-        for block in L.blocks:
-            body += self._block_derivative(lowering, block, block_temps)
-        for a in d.vector_grads:
-            tmp = lowering.temps.take()
-            body += [Comment(f"{self.formula(a)}, summed over the batch"), *lowering.assign(a.expr, tmp),
-                     Update(a.target.name, f"{tmp}.sum(axis=0)")]
-            lowering.temps.give(tmp)
-        if self.P > 1:  # gate-major δ into the (B, P·H) rows the GEMMs read
-            body += [Comment("δ of the pre-activations into the rows of d_pre_seq"),
-                     Expression(Call("np.copyto", (f"d_rows.reshape(live, {self.P}, H)", "d_pre.transpose(1, 0, 2)")))]
-        for a in d.carries:
-            body += self._carry(lowering, a)
-        used = reads(body)
-        values = sorted({s for a in (*d.backward, *d.carries, *d.vector_grads) for s in a.expr.free_symbols
-                         if s.name in used}, key=str)
-        prevs = [Bind((s.name,), (f"{d.vars[s].of.name}_seq[t - 1, :live] if t else {d.vars[s].of.name}0[:live]",))
-                 for s in values if d.vars[s].kind == "prev"]
-        stored = [Bind((s.name,), (f"{s.name}_seq[t, :live]",)) for s in values if s.name in self.seqs]
-        return [*prevs, *self.unpack([self.slab_name(c) for c in L.columns], "pre", used), *stored, *body]
+    def _backward_loop(self) -> list[Statement]:
+        return self._backward_builder()[1]
 
-    def _backward_views(self, buffers: list[str], temps: Temps, used: set[str]) -> list[Statement]:
-        """The step's views: pre-activations, their δ, and the first n rows of every buffer."""
-        rows_of = [*buffers, *temps.names()]
-        carries = tuple(f"d_{s}_next" for s in self.cell.states)
-        adjoints = [self.preact_adjoint(c.preact.symbol) for c in self.L.columns]
-        slabs = {self.slab_name(c) for c in self.L.columns}
-        views = [Bind(("pre", "d_rows"), ("gates[:, t, :live]", "d_pre_seq[t, :live]"))
-                 if "pre" in used or used & slabs else Bind(("d_rows",), ("d_pre_seq[t, :live]",)),
-                 Bind(("d_pre",), ("d_rows[None]" if self.P == 1 else "d_pre_buf[:, :live]",)),
-                 *self.unpack(adjoints, "d_pre", used),
-                 *([Bind(tuple(rows_of), tuple(f"{b}_buf[:live]" for b in rows_of))] if rows_of else []),
-                 Bind(carries, tuple(f"d_{s}_carry[:live]" for s in self.cell.states))]
-        return views
+    def _backward_builder(self) -> tuple[BackwardBuilder, list[Statement]]:
+        b = BackwardBuilder(self.d, self.L)
+        for c in self.L.columns:  # the weight gradients after the loop read the states each step started from
+            for term in c.preact.terms:
+                if self.d.vars[term.source].kind == "prev":
+                    b.whole_name(term.source)
+        return b, b.loop()
 
-    def _adjoint(self, lowering: Lowering, a: Assign) -> list[Statement]:
-        var = self.d.vars[a.target]
-        target = self.adjoint_name(a.target)
-        if var.of.kind == "preact" and self.L.gate_column(var.of.of.name):
-            if self.L.gate_column(var.of.of.name).block:
-                return []  # applied block by block after the sweep
-            local = self.d.local[self.d.sym(var.of.of.name), self.d.sym(var.of.name)]
-            return [Comment(f"{self.math.doprint(a.target)} = δ{var.of.of.name} ⊙ {self.math.doprint(local)}"),
-                    *lowering.update("multiply", local, target)]
-        return self._linear_assign(lowering, a.expr, a.linear, target, self.formula(a))
-
-    def _linear_assign(self, lowering: Lowering, expr: sympy.Expr, linear: tuple[Linear, ...],
-                       target: str, comment: str) -> list[Statement]:
-        body: list[Statement] = [Comment(comment)]
-        if expr != 0:
-            body += lowering.assign(expr, target)
-        elif linear:
-            body.append(Gemm(self.preact_adjoint(linear[0].preact), linear[0].weight, target))
-            linear = linear[1:]
-        else:
-            body.append(Expression(f"{target}.fill(0)"))
-        return body + self._add_products(lowering, linear, target)
-
-    def _add_products(self, lowering: Lowering, linear: tuple[Linear, ...], target: str) -> list[Statement]:
-        """``target += weightᵀ δa`` for each term (row-major: ``δa @ weight``)."""
-        return [s for lin in linear
-                for s in add_product(lowering.temps, self.preact_adjoint(lin.preact), lin.weight, target)]
-
-    def _block_derivative(self, lowering: Lowering, block, block_temps: Temps) -> list[Statement]:
-        column = self.L.columns[block.start]
-        node = self.d.sym(column.preact.node)
-        derivative = self.d.local[node, column.preact.symbol].xreplace({node: sympy.Symbol("blk")})
-        tmp = block_temps.take()
-        block_temps.give(tmp)
-        slabs = rows(block.start, block.stop, self.P)
-        formulas = [self.formula(a) for c in self.L.columns[block.start:block.stop]
-                    for a in self.d.backward if a.target == self.d.adjoint(c.preact.symbol)]
-        return [*map(Comment, formulas),
-                Bind(("blk", "d_blk", "tmp_blk"), (f"pre[{slabs}]", f"d_pre[{slabs}]",
-                                                   f"{tmp}_buf[:{block.stop - block.start}, :live]")),
-                *lowering.assign(derivative, "tmp_blk"), Update("d_blk", "tmp_blk", "*=")]
-
-    def _carry(self, lowering: Lowering, a: Assign) -> list[Statement]:
-        state = self.d.vars[a.target].of.of.name
-        target = f"d_{state}_next"
-        comment = f"{self.formula(a)}, handed to step t − 1"
-        if state != self.L.primary:
-            return self._linear_assign(lowering, a.expr, a.linear, target, comment)
-        cols = columns(*self.L.h_cols, self.P)
-        body: list[Statement] = [Comment(comment), Gemm(f"d_rows[:, {cols}]" if cols else "d_rows", "U_all", target)]
-        if a.expr != 0:
-            body += lowering.update("add", a.expr, target)
-        fused = {(c.h_term.weight, c.preact.symbol) for c in self.L.columns if c.h_term}  # done by U_all
-        rest = tuple(lin for lin in a.linear if (lin.weight, lin.preact) not in fused)
-        return body + self._add_products(lowering, rest, target)
+    def footprint(self) -> Footprint:
+        """What the kernel stores per step and row, in numbers: the cache, and what backward adds."""
+        return Footprint(self.P + len(self.seqs), self._backward_builder()[0].working_memory())
 
     # --- after the loop --------------------------------------------------------------------
 
@@ -421,7 +360,7 @@ class KernelBuilder:
         body: list[Statement] = [
             Comment("sums over time and batch, one GEMM per group of weights that share a source:"),
             Comment("∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t"),
-            Bind(("d_all",), (f"d_pre_seq.reshape(T * B, {_times_h(P)})",))]
+            Bind(("d_all",), (f"d_pre_seq.reshape(T * B, {times_h(P)})",))]
         named: set[str] = set()  # source matrices already named in the statements
         code: dict[tuple, str] = {}  # (kind, preact, source) -> the code of its summed contribution
         x_columns = [c for c in L.columns if c.x_term]
@@ -493,12 +432,10 @@ class KernelBuilder:
         d_cols = "d_all" + (f"[:, {cols}]" if cols else "")
         if var.kind == "input":
             return f"{d_cols}.T @ x2"
-        if var.kind == "prev":  # the first step reads the initial state, the others the stored states
-            s = var.of.name
-            head, tail = (f"d_all[:B, {cols}]", f"d_all[B:, {cols}]") if cols else ("d_all[:B]", "d_all[B:]")
-            return f"{head}.T @ {s}0 + {tail}.T @ {s}_seq[:-1].reshape((T - 1) * B, H)"
+        if var.kind == "prev":  # the state each step started from
+            return f"{d_cols}.T @ {var.of.name}_prev_seq.reshape(T * B, H)"
         gate = self.L.gate_column(source.name)  # a gate's values live in its slab of gates
-        values = f"gates[{gate.index}]" if gate else f"{source.name}_seq"
+        values = f"gates[:, {gate.index}]" if gate else f"{source.name}_seq"
         return f"{d_cols}.T @ {values}.reshape(T * B, H)"
 
 

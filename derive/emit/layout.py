@@ -3,8 +3,10 @@
 The P pre-activations of a cell are ordered into columns: those that read the input first
 (``x_cols``: their weight gradients and the input gradient are one GEMM each after the loop), those
 that read the main state's previous value next to each other (``h_cols``: one recurrent GEMM per
-step, forward and backward), and gates with the same activation side by side, so one ufunc call
-activates them all (``blocks``). The kernels keep one ``(T, B, H)`` slab of ``gates`` per column.
+step, forward and backward), gates with the same activation side by side, so one ufunc call
+activates them all (``blocks``), and within an activation, gates whose δ is a multiple of the same
+pivot side by side, so one call writes their δ. A step's columns are one contiguous block of
+``gates`` (T, P, B, H), each column a (B, H) block of it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 import sympy
 
 from derive.cells.functions import NAMES as ACTIVATION_ORDER
+from derive.derivation import factored
 from derive.derivation.bptt import Derivation, Preact, Term, all_symbols
 
 
@@ -73,11 +76,13 @@ def plan(d: Derivation) -> Layout:
         blockable = node.gate and not secondary and d.adjoint(p.symbol) not in backward_reads
         columns.append((p, x_term, h_term, secondary, node.gate if blockable else ""))
 
+    pivot = _pivot_ranks(d)
+
     def key(item):
-        _, x_term, h_term, _, block = item
+        p, x_term, h_term, _, block = item
         group = {(True, False): 0, (True, True): 1, (False, True): 2, (False, False): 3}
         order = ACTIVATION_ORDER.index(block) if block else len(ACTIVATION_ORDER)
-        return group[x_term is not None, h_term is not None], order
+        return group[x_term is not None, h_term is not None], order, pivot[p.symbol]
 
     ordered = [Column(i, *item) for i, item in enumerate(sorted(columns, key=key))]
     n_x = sum(c.x_term is not None for c in ordered)
@@ -86,6 +91,20 @@ def plan(d: Derivation) -> Layout:
     gates = tuple((c.preact.node, c.index) for c in ordered if d.node(c.preact.node).gate)
     return Layout(tuple(ordered), (0, n_x), (n_a, n_a + n_h), primary, _blocks(ordered),
                   _cached(d, ordered, backward_reads), gates)
+
+
+def _pivot_ranks(d: Derivation) -> dict[sympy.Symbol, int]:
+    """For each pre-activation, the rank of the one pivot its δ is a multiple of (see
+    :mod:`derive.derivation.factored`), so that gates whose δ share a pivot sit side by side and one call
+    writes them; a δ with several pivots ranks last."""
+    f = factored.factor(d)
+    pivots = [c.target for c in f.steps if c.target in f.pivots]
+    ranks = {}
+    for c in f.steps:
+        if c.target not in f.pivots:
+            single = len(c.terms) == 1 and c.terms[0][0] in pivots
+            ranks[d.vars[c.target].of.name] = pivots.index(c.terms[0][0]) if single else len(pivots)
+    return {p.symbol: ranks.get(p.symbol.name, len(pivots)) for p in d.preacts}
 
 
 def _primary_state(d: Derivation) -> str:
@@ -114,3 +133,23 @@ def _cached(d: Derivation, columns: list[Column], backward_reads: set) -> frozen
     names = {s.name for s in backward_reads if d.vars[s].kind in ("node", "aux")}
     names |= {t.source.name for c in columns for t in c.secondary if d.vars[t.source].kind == "node"}
     return frozenset(names - gates)
+
+
+# --- index text ----------------------------------------------------------------------------------
+
+
+def rows(lo: int, hi: int, width: int) -> str:
+    """Index text for the slabs [lo, hi): ``:``, ``:3``, ``1:``, ``1:3``."""
+    return f"{lo or ''}:{'' if hi == width else hi}"
+
+
+def columns(lo: int, hi: int, width: int | None = None) -> str:
+    """Slice text for the column blocks [lo, hi) of H each in a (·, P·H) row: ``H:3 * H``, ``2 * H:``;
+    empty when they are all ``width`` columns."""
+    if (lo, hi) == (0, width):
+        return ""
+    return f"{times_h(lo) if lo else ''}:{'' if hi == width else times_h(hi)}"
+
+
+def times_h(k: int) -> str:
+    return "H" if k == 1 else f"{k} * H"

@@ -74,7 +74,7 @@ def _values(d: Derivation, cache: dict, t: int, before: dict | None) -> dict[str
     for column in layout.columns:
         name = column.preact.node
         if d.node(name).gate:
-            found[name] = cache["gates"][column.index, t, 0]
+            found[name] = cache["gates"][t, column.index, 0]
     for key, array in cache.items():
         if key.endswith("_seq"):
             found[key.removesuffix("_seq")] = array[t, 0]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +39,7 @@ from derive.cells.spec import SpecError
 from derive.derivation import counts
 from derive.derivation.bptt import derive
 from derive.emit import diagram, head, identities, latex, notation, svg
+from derive.emit.kernel import KernelBuilder
 from derive.emit.latex import CellLatexPrinter, Equation
 from derive.lab import plots as analysis_plots
 from derive.lab import plotting, records, speed, worked
@@ -51,7 +51,6 @@ from .build import LANGUAGES, MATHJAX_FILES, MATHJAX_SOURCE
 ROOT = repository("building the site")
 ENGINE = sorted(p for stage in ("cells", "derivation", "emit", "site") for p in (PACKAGE / stage).glob("*.py"))
 WORKED_HEADERS = (("parameter", "value"), ("quantity",), ("gradient", "from the kernel", "from the printed lines"))
-SPEED_THREADS = "{threads} threads each"
 SPEC_HEADER = "{name}: states {states}"
 WORKED_NOTE = "largest difference between the last two columns: {value}"
 WORKED_STEP = "step {number}"
@@ -71,7 +70,9 @@ def messages() -> list[str]:
     plots = [m for plot in plotting.PLOTS.values() for m in plot.messages]
     worked_texts = [h for group in WORKED_HEADERS for h in group] + [WORKED_NOTE, WORKED_STEP]
     return list(dict.fromkeys([*diagram.messages(BUILTIN.values()), *theme.messages(), *landing.messages(), *references.messages(), *TABLE_HEADERS, *worked_texts, *speed.HEADERS,
-                               *speed.MEMORY_HEADERS, *plots, SPEED_THREADS, SPEC_HEADER,
+                               *speed.TORCH_HEADERS, *speed.MEMORY_HEADERS, *speed.CHECKPOINT_HEADERS,
+                               speed.NO_CHECKPOINTS, speed.EVERY,
+                               *plots, speed.MACHINE, SPEC_HEADER,
                                *(cell.title for cell in known().values() if cell.title),
                                *analysis_plots.messages(), LM_SAMPLE]))
 
@@ -422,21 +423,34 @@ class Plot(EngineDirective):
 
 class SpeedTable(EngineDirective):
     """``{speed-table}``: the committed benchmark of the generated kernels, one row per measurement;
-    ``:memory:`` shows the committed peak-memory measurements instead."""
+    ``:torch:`` the NumPy and the fused kernels against torch; ``:memory:`` the committed peak-memory
+    measurements, with each cell's numbers per step from its kernel's footprint; ``:checkpoints:`` the
+    measured trade-off of checkpointing."""
 
-    option_spec: ClassVar[dict] = {"memory": directives.flag}
+    option_spec: ClassVar[dict] = {"memory": directives.flag, "checkpoints": directives.flag,
+                                   "torch": directives.flag}
 
     def run(self) -> list[nodes.Node]:
         if "memory" in self.options:
             self.env.note_dependency(str(ROOT / speed.MEMORY))
-            body = [[nodes.Text(text) for text in row] for row in speed.memory_rows()]
+            footprints = {}
+            for cell in ("lstm", "gru", "rnn"):
+                f = KernelBuilder(derive(get(cell)), "").footprint()
+                footprints[cell] = (f.cache_h, f.backward_h)
+            body = [[nodes.Text(text) for text in row] for row in speed.memory_rows(footprints)]
             return [table([self.translate(h) for h in speed.MEMORY_HEADERS], body)]
+        if "checkpoints" in self.options:
+            self.env.note_dependency(str(ROOT / speed.MEMORY))
+            _, body = speed.checkpoint_rows(self.translate)
+            return [table([self.translate(h) for h in speed.CHECKPOINT_HEADERS],
+                          [[nodes.Text(text) for text in row] for row in body])]
         self.env.note_dependency(str(ROOT / speed.DATA))
         machine, rows = speed.load()
-        machine = re.sub(r"\b(\d+) threads each\b", lambda m: self.translate(SPEED_THREADS).format(threads=m[1]),
-                         machine)
-        body = [[nodes.Text(text) for text in row] for row in speed.table_rows(rows)]
-        note = nodes.paragraph("", machine, classes=["engine-machine"])
+        if "torch" in self.options:
+            body = [[lines(text) for text in row] for row in speed.torch_rows(rows)]
+            return [table([self.translate(h) for h in speed.TORCH_HEADERS], body)]
+        body = [[lines(text) for text in row] for row in speed.table_rows(rows)]
+        note = nodes.paragraph("", self.translate(speed.MACHINE).format(**machine), classes=["engine-machine"])
         note["translatable"] = False  # the machine the numbers were measured on, not prose
         return [table([self.translate(h) for h in speed.HEADERS], body), note]
 

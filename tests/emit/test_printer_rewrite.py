@@ -1,6 +1,7 @@
 """The kernels printed from the program representation compute what the string-built kernels did, to
-the last bit: both run here on the same inputs (tests/data/kernels_before_ir.tar.gz holds the
-earlier modules as they were generated)."""
+rounding: both run here on the same inputs (tests/data/kernels_before_ir.tar.gz holds the earlier
+modules as they were generated). The kernels have since changed how they order some sums (a contiguous
+copy of Uᵀ, the sigmoid's sign folded into the products), so the last bits may differ; nothing else may."""
 
 from __future__ import annotations
 
@@ -45,18 +46,25 @@ def run(module, params, x, init, g_seq, finals, lengths):
     return out, module.backward(params, cache, g_seq, **finals)
 
 
+ROUNDING = {np.float64: 1e-12, np.float32: 2e-5}  # relative to the largest magnitude of each result
+
+
+def close(new: np.ndarray, old: np.ndarray, dtype) -> bool:
+    return new.dtype == old.dtype and np.allclose(new, old, rtol=0, atol=ROUNDING[dtype] * max(np.abs(old).max(), 1))
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("cell", list(known()))
-def test_kernels_compute_the_same_bits(cell, dtype):
+def test_kernels_compute_what_the_earlier_kernels_did(cell, dtype):
     new, old = importlib.import_module(f"generated.{cell}"), earlier(f"generated/{cell}.py")
     inputs = problem(new, dtype)
     for lengths in (None, np.array([5, 2, 4])):
         out_new, grads_new = run(new, *inputs, lengths)
         out_old, grads_old = run(old, *inputs, lengths)
-        assert np.array_equal(out_new, out_old)
+        assert close(out_new, out_old, dtype)
         assert grads_new.keys() == grads_old.keys()
         for name in grads_new:
-            assert np.array_equal(grads_new[name], grads_old[name]), name
+            assert close(grads_new[name], grads_old[name], dtype), name
 
 
 @pytest.mark.parametrize("cell", list(known()))

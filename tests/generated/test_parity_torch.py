@@ -2,31 +2,9 @@
 
 import numpy as np
 import pytest
+from helpers import PARITY_SHAPES as shapes
+from helpers import TORCH_CELLS, check_parity, kernel, random_problem
 from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from derive.runtime import interop
-from helpers import TORCH_CELLS, kernel, random_problem, rel_err, torch_run
-
-TOLERANCE = {np.float64: 1e-9, np.float32: 1e-4}
-shapes = st.tuples(st.integers(1, 7), st.integers(1, 5), st.integers(1, 6), st.integers(1, 7),
-                   st.integers(0, 2**31))
-
-
-def check_parity(cell: str, T: int, B: int, D: int, H: int, seed: int, dtype) -> None:
-    module = kernel(cell)
-    params, x, init, g_seq, g_final = random_problem(module, T, B, D, H, seed, dtype)
-    out, cache = module.forward(params, x, **init)
-    grads = module.backward(params, cache, g_seq, **g_final)
-    want_out, want = torch_run(cell, params, x, init, g_seq, g_final)
-    tol = TOLERANCE[dtype]
-    assert rel_err(out, want_out) <= tol
-    ours = interop.grads_to_torch(cell, grads)
-    ours.update({k: grads[k] for k in ("x", *(f"{s}0" for s in module.STATES))})
-    assert set(ours) == set(want)
-    for name in want:
-        assert ours[name].dtype == dtype, name
-        assert rel_err(ours[name], want[name]) <= tol, (name, rel_err(ours[name], want[name]))
 
 
 @pytest.mark.parametrize("cell", TORCH_CELLS)

@@ -1,0 +1,98 @@
+"""The driver of a fused kernel: the NumPy kernel's checks, GEMMs and gradients around compiled steps.
+
+:class:`FusedKernelBuilder` prints the same module as :class:`~derive.emit.kernel.KernelBuilder` with
+each time loop replaced: per step, the recurrent GEMM in NumPy and one call of the cell's compiled step
+(:mod:`derive.emit.fused`); the backward pass needs no factor arrays, since the compiled step computes
+every factor where it uses it. The C source is a file beside the module, compiled on first import
+(:mod:`derive.runtime.compiled`).
+"""
+
+from __future__ import annotations
+
+from derive.cells.spec import PREV_SUFFIX
+from derive.derivation.bptt import Derivation
+
+from .fused import FusedStep
+from .kernel import REGENERATE, KernelBuilder, module_constants
+from .layout import columns, times_h
+from .program import Alloc, Bind, Block, Comment, Expression, Gemm, Module, Statement, Ufunc
+
+LOADER = "from derive.runtime import check_backward, check_forward, compiled"
+
+
+class FusedKernelBuilder(KernelBuilder):
+    """A fused kernel module for one derived cell; :meth:`c_source` is its C file."""
+
+    def __init__(self, d: Derivation, source: str):
+        super().__init__(d, source)
+        self.step = FusedStep(d, self.L, self.seqs, self.folded)
+
+    def c_source(self) -> str:
+        return self.step.source(self.source)
+
+    def module(self) -> Module:
+        base = super().module()
+        doc = base.doc.replace(f"Generated from {self.source} by `{REGENERATE}`; do not edit.",
+                               f"Generated from {self.source} by `{REGENERATE}`; do not edit. The elementwise work "
+                               f"of each step is C ({self.cell.name}.c beside this file), compiled on first import.")
+        constants = (*module_constants(self.cell),
+                     ("FFI, LIB", "compiled.load(CELL, compiled.source_beside(__file__))"))
+        return Module(doc, ("import numpy as np", "", LOADER), constants, base.functions)
+
+    # --- forward -----------------------------------------------------------------------------
+
+    def _forward_loop(self) -> list[Statement]:
+        L = self.L
+        primary = L.primary
+        prev = f"{primary}{PREV_SUFFIX}"
+        own = L.gate_column(primary)
+        after = f"gates[t, {own.index}, :live]" if own else f"{primary}_seq[t, :live]"
+        body: list[Statement] = [*self._vector_copies(),
+                                 Bind(("step",), ('getattr(LIB, "forward_step_" + compiled.suffix(x.dtype))',)),
+                                 Bind(("pointers",), (f"compiled.pointers(FFI, x.dtype, {', '.join(self.step.forward_args())})",)),
+                                 Bind((prev,), (f"{primary}0",))]
+        step: list[Statement] = []
+        if self.n_h:
+            step.append(Gemm(f"{prev}[:live]", "U_allT", "rec[:live]"))
+        step += [Expression("step(t, live, B, H, *pointers)"), Bind((prev,), (after,))]
+        output = L.gate_column(self.cell.output)
+        if output is not None:
+            step.append(Block("if live < B", (Bind((f"gates[t, {output.index}, live:]",), ("0",)),)))
+        return [*body, Block("for t, live in enumerate(batch.active)", tuple(step), "live: rows still running")]
+
+    def _vector_copies(self) -> list[Statement]:
+        """The parameter vectors the compiled steps read, as contiguous arrays."""
+        return [Bind((v,), (f"np.ascontiguousarray(params[{v!r}])".replace("'", '"'),)) for v in self.step.vectors]
+
+    def _weights_read(self) -> list[Statement]:
+        return []  # no weight is multiplied inside a fused step; the vectors are copied where used
+
+    # --- backward ----------------------------------------------------------------------------
+
+    def _backward_loop(self) -> list[Statement]:
+        step, L = self.step, self.L
+        states = self.cell.states
+        prevs = [Bind((f"{s}_prev_seq",), (f"np.concatenate([{s}0[None], {s}_seq[:-1]])",),
+                      "the state each step started from") for s in states if self._gemm_reads_prev(s)]
+        cols = columns(*L.h_cols, self.P)
+        rows = f"d_pre_seq[t, :live, {cols}]" if cols else "d_pre_seq[t, :live]"
+        carry = f"d_{L.primary}_carry"
+        loop: list[Statement] = [Bind(("live",), ("batch.active[t]",), "rows still running"),
+                                 Expression("step(t, live, B, H, *pointers)")]
+        if self.n_h:
+            loop.append(Gemm(rows, "U_all", f"{carry}[:live]"))
+        if step.has_elementwise_carry():
+            loop.append(Ufunc("add", (f"{carry}[:live]", "e_buf[:live]"), f"{carry}[:live]"))
+        return [*prevs, *self._vector_copies(),
+                Bind(("dl_seq",), (f"np.ascontiguousarray(d{self.cell.output}_seq)",)),
+                Comment("δ of the pre-activations, written by the compiled step into d_pre_seq (T, B, P·H)"),
+                Alloc("d_pre_seq", ("T", "B", times_h(self.P)), zeros=True),
+                *([Alloc("e_buf", ("B", "H"))] if step.has_elementwise_carry() else []),
+                *(Bind((v.target.name,), ("np.zeros(H, x.dtype)",)) for v in step.f.vector_grads),
+                Bind(("step",), ('getattr(LIB, "backward_step_" + compiled.suffix(x.dtype))',)),
+                Bind(("pointers",), (f"compiled.pointers(FFI, x.dtype, {', '.join(step.backward_args())})",)),
+                Block("for t in reversed(range(T))", tuple(loop))]
+
+    def _gemm_reads_prev(self, state: str) -> bool:
+        return any(self.d.vars[t.source].kind == "prev" and self.d.vars[t.source].of.name == state
+                   for c in self.L.columns for t in c.preact.terms)

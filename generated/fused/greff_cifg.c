@@ -1,0 +1,88 @@
+/* LSTM, coupled input and forget gate (CIFG): one step's elementwise work, forward and backward.
+   Generated from derive/cells/variants.py by `gated-rnn generate`; do not edit. */
+#include <stddef.h>
+#include <tgmath.h>
+
+void NAME(forward_step)(int t, int live, int B, int H, real *gates, real *rec, real *h0, real *c0, real *h_seq, real *c_seq, real *f_seq, real *i_seq, real *o_seq, real *tanh_c_seq, real *p_i, real *p_o) {
+    for (int b = 0; b < live; b++) {
+        real *g0 = gates + ((size_t)(t * 3 + 0) * B + b) * H;
+        real *g1 = gates + ((size_t)(t * 3 + 1) * B + b) * H;
+        real *g2 = gates + ((size_t)(t * 3 + 2) * B + b) * H;
+        real *at_h = h_seq + ((size_t)t * B + b) * H;
+        real *at_c = c_seq + ((size_t)t * B + b) * H;
+        real *at_f = f_seq + ((size_t)t * B + b) * H;
+        real *at_i = i_seq + ((size_t)t * B + b) * H;
+        real *at_o = o_seq + ((size_t)t * B + b) * H;
+        real *at_tanh_c = tanh_c_seq + ((size_t)t * B + b) * H;
+        const real *prev_h = t ? h_seq + ((size_t)(t - 1) * B + b) * H : h0 + (size_t)b * H;
+        const real *prev_c = t ? c_seq + ((size_t)(t - 1) * B + b) * H : c0 + (size_t)b * H;
+        const real *r = rec + (size_t)b * 3 * H;
+        #pragma omp simd
+        for (int j = 0; j < H; j++) {
+            real a0 = g0[j] + r[0 * H + j];
+            real a1 = g1[j] + r[1 * H + j];
+            real a2 = g2[j] + r[2 * H + j];
+            /* g = tanh(W_g @ x + U_g @ h_prev + b_g) */
+            real v_g = tanh(a0);
+            g0[j] = v_g;
+            /* i = sigmoid(W_i @ x + U_i @ h_prev + p_i * c_prev + b_i) */
+            real v_i = 1 / (1 + exp(fmin(-(a2 + prev_c[j]*p_i[j]), (real)80)));
+            at_i[j] = v_i;
+            /* f = 1 - i */
+            real v_f = 1 - v_i;
+            at_f[j] = v_f;
+            /* c = f * c_prev + i * g */
+            real v_c = prev_c[j]*v_f + v_g*v_i;
+            at_c[j] = v_c;
+            /* o = sigmoid(W_o @ x + U_o @ h_prev + p_o * c + b_o) */
+            real v_o = 1 / (1 + exp(fmin(-(a1 + v_c*p_o[j]), (real)80)));
+            at_o[j] = v_o;
+            real v_tanh_c = tanh(v_c);
+            at_tanh_c[j] = v_tanh_c;
+            /* h = o * tanh(c) */
+            real v_h = v_o*v_tanh_c;
+            at_h[j] = v_h;
+            g1[j] = a1;
+            g2[j] = a2;
+        }
+    }
+}
+
+void NAME(backward_step)(int t, int live, int B, int H, real *gates, real *h0, real *c0, real *h_seq, real *c_seq, real *f_seq, real *i_seq, real *o_seq, real *tanh_c_seq, real *dl_seq, real *d_h_carry, real *d_c_carry, real *d_pre_seq, real *p_i, real *p_o, real *d_p_i, real *d_p_o) {
+    for (int b = 0; b < live; b++) {
+        real *g0 = gates + ((size_t)(t * 3 + 0) * B + b) * H;
+        real *g1 = gates + ((size_t)(t * 3 + 1) * B + b) * H;
+        real *g2 = gates + ((size_t)(t * 3 + 2) * B + b) * H;
+        real *at_h = h_seq + ((size_t)t * B + b) * H;
+        real *at_c = c_seq + ((size_t)t * B + b) * H;
+        real *at_f = f_seq + ((size_t)t * B + b) * H;
+        real *at_i = i_seq + ((size_t)t * B + b) * H;
+        real *at_o = o_seq + ((size_t)t * B + b) * H;
+        real *at_tanh_c = tanh_c_seq + ((size_t)t * B + b) * H;
+        const real *prev_h = t ? h_seq + ((size_t)(t - 1) * B + b) * H : h0 + (size_t)b * H;
+        const real *prev_c = t ? c_seq + ((size_t)(t - 1) * B + b) * H : c0 + (size_t)b * H;
+        const real *dl = dl_seq + ((size_t)t * B + b) * H;
+        real *dr = d_pre_seq + ((size_t)t * B + b) * 3 * H;
+        real *d_h_next = d_h_carry + (size_t)b * H;
+        real *d_c_next = d_c_carry + (size_t)b * H;
+        #pragma omp simd
+        for (int j = 0; j < H; j++) {
+            /* δh = ∂ℓ/∂h + δh_next */
+            real d_h = d_h_next[j] + dl[j];
+            /* δa_o = δh ⊙ o ⊙ tanh(c) ⊙ (1 − o) */
+            dr[1 * H + j] = d_h*at_o[j]*at_tanh_c[j]*(1 - at_o[j]);
+            /* δc = δh ⊙ o ⊙ (p_o ⊙ tanh(c) ⊙ (1 − o) + 1 − tanh²(c)) + δc_next */
+            real d_c = d_c_next[j] + d_h*at_o[j]*(p_o[j]*at_tanh_c[j]*(1 - at_o[j]) - (at_tanh_c[j] * at_tanh_c[j]) + 1);
+            /* δa_i = δc ⊙ i ⊙ (1 − i) ⊙ (g − c_prev) */
+            dr[2 * H + j] = d_c*at_i[j]*(1 - at_i[j])*(-prev_c[j] + g0[j]);
+            /* δa_g = δc ⊙ i ⊙ (1 − g²) */
+            dr[0 * H + j] = d_c*at_i[j]*(1 - (g0[j] * g0[j]));
+            /* δp_i = δc ⊙ c_prev ⊙ i ⊙ (1 − i) ⊙ (g − c_prev), summed over steps and rows */
+            d_p_i[j] += prev_c[j]*d_c*at_i[j]*(1 - at_i[j])*(-prev_c[j] + g0[j]);
+            /* δp_o = δh ⊙ c ⊙ o ⊙ tanh(c) ⊙ (1 − o), summed over steps and rows */
+            d_p_o[j] += at_c[j]*d_h*at_o[j]*at_tanh_c[j]*(1 - at_o[j]);
+            /* δc_prev = δc ⊙ (f + i ⊙ p_i ⊙ (1 − i) ⊙ (g − c_prev)), handed to step t − 1 */
+            d_c_next[j] = d_c*(at_f[j] + at_i[j]*p_i[j]*(1 - at_i[j])*(-prev_c[j] + g0[j]));
+        }
+    }
+}

@@ -1,0 +1,181 @@
+"""GRU with the reset gate after the recurrent product, as torch.nn.GRU and cuDNN: forward and
+backward through time.
+
+Generated from derive/cells/builtin.py by `gated-rnn generate`; do not edit. The elementwise
+work of each step is C (gru.c beside this file), compiled on first import.
+
+Per time step, every product elementwise:
+
+    r = sigmoid(W_r @ x + U_r @ h_prev + b_r + bh_r)
+    z = sigmoid(W_z @ x + U_z @ h_prev + b_z + bh_z)
+    n = tanh(W_n @ x + b_n + r * (U_n @ h_prev + bh_n))
+    h = (1 - z) * n + z * h_prev
+
+Shapes: x (T, B, D), time-major; states (B, H); params as in PARAM_SHAPES.
+"""
+
+import numpy as np
+
+from derive.runtime import check_backward, check_forward, compiled
+
+CELL = "gru"
+STATES = ("h",)
+PARAM_SHAPES = {
+    "W_r": ("H", "D"),
+    "U_r": ("H", "H"),
+    "W_z": ("H", "D"),
+    "U_z": ("H", "H"),
+    "W_n": ("H", "D"),
+    "U_n": ("H", "H"),
+    "b_r": ("H",),
+    "bh_r": ("H",),
+    "b_z": ("H",),
+    "bh_z": ("H",),
+    "b_n": ("H",),
+    "bh_n": ("H",),
+}
+FFI, LIB = compiled.load(CELL, compiled.source_beside(__file__))
+
+
+def forward(params, x, h0=None, lengths=None, check_finite=False):
+    """Run the cell over x; return h_seq (T, B, H) and the cache for backward.
+
+    Initial states default to zeros. With lengths (one per sequence) the outputs after a
+    sequence's end are zero and its state stays at its last step, and what the padding holds
+    reaches no output and no gradient. check_finite=True rejects NaN and Inf in the inputs.
+
+    h_seq is a new array and the cache keeps its own copies of x and the initial states:
+    changing any of them afterwards leaves what backward returns unchanged.
+    """
+    x, (h0,), H, batch = check_forward(
+        CELL,
+        PARAM_SHAPES,
+        params,
+        x,
+        {"h0": h0},
+        lengths,
+        check_finite,
+    )
+    T, B, D = x.shape
+    x2 = x.reshape(T * B, D)
+    U_all = np.concatenate([params["U_r"], params["U_z"], params["U_n"]])  # rows: r z n
+    U_allT = U_all.T.copy()  # contiguous: the step's product reads it row by row
+    U_allT[:, :2 * H] *= -1  # r z: −a
+    # pre-activations: step t's are gates[t], one (B, H) block each: a_n r z a_n_h
+    gates = np.empty((T, 4, B, H), x.dtype)
+    # one row per pre-activation
+    bias = np.array(
+        [
+            params["b_n"],
+            params["b_r"] + params["bh_r"],
+            params["b_z"] + params["bh_z"],
+            params["bh_n"],
+        ],
+    )
+    bias[1:3] *= -1  # r z: −a, so that sigmoid needs no negation per step
+    W_all = np.concatenate([params["W_n"], params["W_r"], params["W_z"]])  # rows: n r z
+    W_all[H:] *= -1  # r z: −a, so that sigmoid needs no negation per step
+    # the input projections of all steps, one GEMM, into step-major order
+    np.add(
+        (x2 @ W_all.T).reshape(T, B, 3, H).transpose(0, 2, 1, 3),
+        bias[:3, None],
+        out=gates[:, :3],
+    )
+    gates[:, 3:] = bias[3:, None]  # the pre-activations without an input term start at their bias
+    h_seq = np.zeros((T, B, H), x.dtype)
+    n_seq = np.zeros((T, B, H), x.dtype)
+    rec = np.empty((B, 3 * H), x.dtype)
+    step = getattr(LIB, "forward_step_" + compiled.suffix(x.dtype))
+    pointers = compiled.pointers(FFI, x.dtype, gates, rec, h0, h_seq, n_seq)
+    h_prev = h0
+    for t, live in enumerate(batch.active):  # live: rows still running
+        np.matmul(h_prev[:live], U_allT, out=rec[:live])
+        step(t, live, B, H, *pointers)
+        h_prev = h_seq[t, :live]
+    cache = {
+        "cell": CELL,
+        "x": x,
+        "H": H,
+        "batch": batch,
+        "gates": gates,
+        "h0": h0,
+        "h_seq": h_seq,
+        "n_seq": n_seq,
+        "U_all": U_all,
+        "h_T": batch.unsort(batch.final(h_seq, h0), 0),
+    }
+    return batch.output(h_seq, 1), cache
+
+
+def backward(params, cache, dh_seq, dh_T=None):
+    """Gradients of L = Σ h_seq ⊙ dh_seq + Σ_s s_T ⊙ ds_T over the states s = h.
+
+    Returns a dict with the keys of params and x, h0.
+    """
+    (dh_seq,), (d_h_carry,) = check_backward(
+        CELL,
+        cache,
+        {"dh_seq": dh_seq},
+        {"dh_T": dh_T},
+        params,
+        PARAM_SHAPES,
+        ("x", "H", "batch", "gates", "h0", "h_seq", "n_seq", "U_all"),
+    )
+    x, H, batch, gates, h0, h_seq, n_seq, U_all = (
+        cache["x"],
+        cache["H"],
+        cache["batch"],
+        cache["gates"],
+        cache["h0"],
+        cache["h_seq"],
+        cache["n_seq"],
+        cache["U_all"],
+    )
+    T, B, D = x.shape
+    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step started from
+    dl_seq = np.ascontiguousarray(dh_seq)
+    # δ of the pre-activations, written by the compiled step into d_pre_seq (T, B, P·H)
+    d_pre_seq = np.zeros((T, B, 4 * H), x.dtype)
+    e_buf = np.empty((B, H), x.dtype)
+    step = getattr(LIB, "backward_step_" + compiled.suffix(x.dtype))
+    pointers = compiled.pointers(
+        FFI,
+        x.dtype,
+        gates,
+        h0,
+        h_seq,
+        n_seq,
+        dl_seq,
+        d_h_carry,
+        d_pre_seq,
+        e_buf,
+    )
+    for t in reversed(range(T)):
+        live = batch.active[t]  # rows still running
+        step(t, live, B, H, *pointers)
+        np.matmul(d_pre_seq[t, :live, H:], U_all, out=d_h_carry[:live])
+        d_h_carry[:live] += e_buf[:live]
+    # sums over time and batch, one GEMM per group of weights that share a source:
+    # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
+    d_all = d_pre_seq.reshape(T * B, 4 * H)
+    x2 = x.reshape(T * B, D)
+    d_W_all = d_all[:, :3 * H].T @ x2
+    d_x = d_all[:, :3 * H] @ np.concatenate([params["W_n"], params["W_r"], params["W_z"]])
+    d_U_all = d_all[:, H:].T @ h_prev_seq.reshape(T * B, H)
+    d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
+    return {
+        "W_r": d_W_all[H:2 * H],
+        "U_r": d_U_all[:H],
+        "W_z": d_W_all[2 * H:3 * H],
+        "U_z": d_U_all[H:2 * H],
+        "W_n": d_W_all[:H],
+        "U_n": d_U_all[2 * H:3 * H],
+        "b_r": d_bias[H:2 * H],
+        "bh_r": d_bias[H:2 * H].copy(),
+        "b_z": d_bias[2 * H:3 * H],
+        "bh_z": d_bias[2 * H:3 * H].copy(),
+        "b_n": d_bias[:H],
+        "bh_n": d_bias[3 * H:4 * H],
+        "x": batch.unsort(d_x.reshape(T, B, D), 1),
+        "h0": batch.unsort(d_h_carry, 0),
+    }
