@@ -17,14 +17,21 @@ from derive.derivation.bptt import Derivation, Linear
 from derive.derivation.factored import Combination
 
 from .elementwise import Lowering, Temps, call
-from .layout import Column, Layout, columns, times_h
+from .layout import Layout, columns, times_h
 from .program import Alloc, Bind, Block, Comment, Expression, Gemm, Statement, Update, copy, reads
 from .unicode import UnicodePrinter
 
 
 def when_rows_change(views: list[Statement]) -> Block:
     """The views of a step's buffers, rebuilt only when the number of rows still running changes."""
-    return Block("if live != viewed", (Bind(("viewed",), ("live",)), *views), "first step, or the number of running rows changed")
+    return Block("if live != viewed", (Bind(("viewed",), ("live",)), *views),
+                 "first step, or the number of running rows changed")
+
+
+def prev_sequence(state: str) -> Bind:
+    """``h_prev_seq``: the value of a state each step starts from, for all steps."""
+    return Bind((f"{state}_prev_seq",), (f"np.concatenate([{state}0[None], {state}_seq[:-1]])",),
+                "the state each step starts from")
 
 
 class BackwardBuilder:
@@ -39,7 +46,7 @@ class BackwardBuilder:
         self.before: list[Statement] = []  # the factors, all steps at once
         self.allocs: list[Statement] = []
         self.names: set[str] = set()
-        self.prev_seqs: list[str] = []
+        self.prev_states: list[str] = []  # states whose value at t − 1 is read for all steps
         self.pending: list[Combination] = []  # δ of pre-activations not yet written into d_rows
 
     # --- names -----------------------------------------------------------------------------
@@ -54,13 +61,6 @@ class BackwardBuilder:
         var = self.d.vars[s]
         return var.of.name if var.kind in ("adjoint", "loss") else s.name
 
-    def column(self, s: sympy.Symbol) -> Column | None:
-        """The column of ``gates`` holding a pre-activation's or a gate's value."""
-        var = self.d.vars[s]
-        if var.kind == "preact":
-            return self.L.column(s)
-        return self.L.gate_column(s.name) if var.kind == "node" else None
-
     def whole_name(self, s: sympy.Symbol) -> str:
         """A forward value over all steps, (T, B, H), or a parameter vector; a pre-activation's δ as
         its (T, B, H) view of d_pre_seq."""
@@ -70,11 +70,10 @@ class BackwardBuilder:
         if var.kind == "adjoint" and var.of.kind == "preact":
             return f"d_pre4[:, :, {self.L.column(self.d.sym(var.of.name)).index}]"
         if var.kind == "prev":
-            name = f"{var.of.name}_prev_seq"
-            if name not in self.prev_seqs:
-                self.prev_seqs.append(name)
-            return name
-        column = self.column(s)
+            if var.of.name not in self.prev_states:
+                self.prev_states.append(var.of.name)
+            return f"{var.of.name}_prev_seq"
+        column = self.L.holding(s, var.kind)
         return f"gates[:, {column.index}]" if column else f"{s.name}_seq"
 
     def step_views(self, used: set[str]) -> list[Statement]:
@@ -83,7 +82,7 @@ class BackwardBuilder:
         for s, var in self.d.vars.items():
             if s.name not in used or var.kind not in ("node", "preact", "aux", "prev") or var.step:
                 continue
-            column = self.column(s)
+            column = self.L.holding(s, var.kind)
             if var.kind == "prev":
                 state = var.of.name
                 value = f"{state}_seq[t - 1, :live] if t else {state}0[:live]"
@@ -265,7 +264,7 @@ class BackwardBuilder:
         """How many (T, B, H) arrays the pass allocates before its loop (factors, the states each step
         starts from, scratch, the δ of the pre-activations), after :meth:`loop` has built it."""
         factors = sum(int(a.dims[2]) if len(a.dims) == 4 else 1 for a in self.allocs)
-        return factors + len(self.prev_seqs) + len(self.whole.names()) + self.P
+        return factors + len(self.prev_states) + len(self.whole.names()) + self.P
 
     def loop(self) -> list[Statement]:
         """Everything from the factors to the end of the loop, and the vectors' gradients after it."""
@@ -278,9 +277,7 @@ class BackwardBuilder:
         rows = [*([Bind(tuple(rows_of), tuple(f"{b}_buf[:live]" for b in rows_of))] if rows_of else []),
                 Bind(carries, tuple(f"d_{s}_carry[:live]" for s in self.cell.states))]
         views = [when_rows_change(rows), Bind(("d_rows",), ("d_pre_seq[t, :live]",)), *self.step_views(used)]
-        states = [name.removesuffix("_prev_seq") for name in self.prev_seqs]
-        prevs = [Bind((f"{s}_prev_seq",), (f"np.concatenate([{s}0[None], {s}_seq[:-1]])",),
-                      "the state each step starts from") for s in states]
+        prevs = [prev_sequence(s) for s in self.prev_states]
         wholes = [Alloc(n, ("T", "B", "H")) for n in self.whole.names()]
         factors = [Comment("factors of forward values, all steps at once: the recursion multiplies by them"),
                    *prevs, *wholes, *self.allocs, *self.before] if self.before else [*prevs, *wholes]

@@ -114,7 +114,7 @@ class FusedStep:
             return f"{s.name}[j]"
         if var.kind == "prev":
             return f"prev_{var.of.name}[j]"
-        column = self.L.column(s) if var.kind == "preact" else self.L.gate_column(s.name)
+        column = self.L.holding(s, var.kind)
         return f"g{column.index}[j]" if column else f"at_{s.name}[j]"
 
     # --- forward -----------------------------------------------------------------------------

@@ -12,8 +12,9 @@ from __future__ import annotations
 from derive.cells.spec import PREV_SUFFIX
 from derive.derivation.bptt import Derivation
 
+from .backward import prev_sequence
 from .fused import FusedStep
-from .kernel import REGENERATE, KernelBuilder, module_constants
+from .kernel import REGENERATE, KernelBuilder, module_constants, param
 from .layout import columns, times_h
 from .program import Alloc, Bind, Block, Comment, Expression, Gemm, Module, Statement, Ufunc
 
@@ -49,7 +50,7 @@ class FusedKernelBuilder(KernelBuilder):
         after = f"gates[t, {own.index}, :live]" if own else f"{primary}_seq[t, :live]"
         body: list[Statement] = [*self._vector_copies(),
                                  Bind(("step",), ('getattr(LIB, "forward_step_" + compiled.suffix(x.dtype))',)),
-                                 Bind(("pointers",), (f"compiled.pointers(FFI, x.dtype, {', '.join(self.step.forward_args())})",)),
+                                 Bind(("pointers",), (self._pointers(self.step.forward_args()),)),
                                  Bind((prev,), (f"{primary}0",))]
         step: list[Statement] = []
         if self.n_h:
@@ -62,7 +63,11 @@ class FusedKernelBuilder(KernelBuilder):
 
     def _vector_copies(self) -> list[Statement]:
         """The parameter vectors the compiled steps read, as contiguous arrays."""
-        return [Bind((v,), (f"np.ascontiguousarray(params[{v!r}])".replace("'", '"'),)) for v in self.step.vectors]
+        return [Bind((v,), (f"np.ascontiguousarray({param(v)})",)) for v in self.step.vectors]
+
+    @staticmethod
+    def _pointers(arrays: list[str]) -> str:
+        return f"compiled.pointers(FFI, x.dtype, {', '.join(arrays)})"
 
     def _weights_read(self) -> list[Statement]:
         return []  # no weight is multiplied inside a fused step; the vectors are copied where used
@@ -71,9 +76,7 @@ class FusedKernelBuilder(KernelBuilder):
 
     def _backward_loop(self) -> list[Statement]:
         step, L = self.step, self.L
-        states = self.cell.states
-        prevs = [Bind((f"{s}_prev_seq",), (f"np.concatenate([{s}0[None], {s}_seq[:-1]])",),
-                      "the state each step started from") for s in states if self._gemm_reads_prev(s)]
+        prevs = [prev_sequence(self.d.vars[s].of.name) for s in self._prev_sources()]
         cols = columns(*L.h_cols, self.P)
         rows = f"d_pre_seq[t, :live, {cols}]" if cols else "d_pre_seq[t, :live]"
         carry = f"d_{L.primary}_carry"
@@ -90,9 +93,5 @@ class FusedKernelBuilder(KernelBuilder):
                 *([Alloc("e_buf", ("B", "H"))] if step.has_elementwise_carry() else []),
                 *(Bind((v.target.name,), ("np.zeros(H, x.dtype)",)) for v in step.f.vector_grads),
                 Bind(("step",), ('getattr(LIB, "backward_step_" + compiled.suffix(x.dtype))',)),
-                Bind(("pointers",), (f"compiled.pointers(FFI, x.dtype, {', '.join(step.backward_args())})",)),
+                Bind(("pointers",), (self._pointers(step.backward_args()),)),
                 Block("for t in reversed(range(T))", tuple(loop))]
-
-    def _gemm_reads_prev(self, state: str) -> bool:
-        return any(self.d.vars[t.source].kind == "prev" and self.d.vars[t.source].of.name == state
-                   for c in self.L.columns for t in c.preact.terms)

@@ -343,11 +343,14 @@ class KernelBuilder:
 
     def _backward_builder(self) -> tuple[BackwardBuilder, list[Statement]]:
         b = BackwardBuilder(self.d, self.L)
-        for c in self.L.columns:  # the weight gradients after the loop read the states each step started from
-            for term in c.preact.terms:
-                if self.d.vars[term.source].kind == "prev":
-                    b.whole_name(term.source)
+        for source in self._prev_sources():  # the weight gradients after the loop read them for all steps
+            b.whole_name(source)
         return b, b.loop()
+
+    def _prev_sources(self) -> list[sympy.Symbol]:
+        """The previous states that some weight multiplies (their gradients need them at every step)."""
+        return list(dict.fromkeys(t.source for c in self.L.columns for t in c.preact.terms
+                                  if self.d.vars[t.source].kind == "prev"))
 
     def footprint(self) -> Footprint:
         """What the kernel stores per step and row, in numbers: the cache, and what backward adds."""
@@ -434,7 +437,7 @@ class KernelBuilder:
             return f"{d_cols}.T @ x2"
         if var.kind == "prev":  # the state each step started from
             return f"{d_cols}.T @ {var.of.name}_prev_seq.reshape(T * B, H)"
-        gate = self.L.gate_column(source.name)  # a gate's values live in its slab of gates
+        gate = self.L.holding(source, var.kind)  # a gate's values live in its column of gates
         values = f"gates[:, {gate.index}]" if gate else f"{source.name}_seq"
         return f"{d_cols}.T @ {values}.reshape(T * B, H)"
 

@@ -61,6 +61,13 @@ class Layout:
         index = dict(self.gates).get(node)
         return None if index is None else self.columns[index]
 
+    def holding(self, s: sympy.Symbol, kind: str) -> Column | None:
+        """The column of ``gates`` that holds a value of the given kind: a pre-activation, or a node that
+        is a gate; None for every other value."""
+        if kind == "preact":
+            return self.column(s)
+        return self.gate_column(s.name) if kind == "node" else None
+
 
 def plan(d: Derivation) -> Layout:
     """Choose columns, fused GEMMs, activation blocks and the cache for a derived cell."""

@@ -54,15 +54,18 @@ def _times_h(k: int) -> str:
     return "H" if k == 1 else f"{k}H"
 
 
-def _ms(value: float) -> str:
-    return f"{value * 1e3:.3g}"
+def _timed(r: Row, contender: str) -> str:
+    """A contender's median time in ms, and on a second line its quartiles."""
+    ms = lambda value: f"{value * 1e3:.3g}"
+    low, high = r.quartiles[contender]
+    return f"{ms(r.seconds[contender])}\n{ms(low)}–{ms(high)}"
 
 
 def table_rows(rows: list[Row]) -> list[list[str]]:
     """The NumPy kernels against the hand-written NumPy and the floor: one row of text cells per
     measurement, in the order of :data:`HEADERS` (a line break splits a cell)."""
     return [[f"{r.cell}\n{r.dtype}", ", ".join(map(str, r.shape)),
-             f"{_ms(r.seconds['ours_fb'])}\n{_ms(r.quartiles['ours_fb'][0])}–{_ms(r.quartiles['ours_fb'][1])}",
+             _timed(r, "ours_fb"),
              f"{r.ratio('ours_fb', 'expert_fb'):.2f}\n{r.ratio('ours_f', 'expert_f'):.2f}",
              f"{r.ratio('ours_fb', 'floor_fb'):.2f}"] for r in rows]
 
@@ -71,7 +74,7 @@ def torch_rows(rows: list[Row]) -> list[list[str]]:
     """The NumPy and the fused kernels against torch, in the order of :data:`TORCH_HEADERS`."""
     return [[f"{r.cell}\n{r.dtype}", ", ".join(map(str, r.shape)),
              f"{r.ratio('ours_fb', 'torch_fb'):.2f}\n{r.ratio('ours_f', 'torch_f'):.2f}",
-             f"{_ms(r.seconds['fused_fb'])}\n{_ms(r.quartiles['fused_fb'][0])}–{_ms(r.quartiles['fused_fb'][1])}",
+             _timed(r, "fused_fb"),
              f"{r.ratio('fused_fb', 'ours_fb'):.2f}",
              f"{r.ratio('fused_fb', 'torch_fb'):.2f}\n{r.ratio('fused_f', 'torch_f'):.2f}"] for r in rows]
 

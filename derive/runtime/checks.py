@@ -112,7 +112,10 @@ def _conforming(shapes: Mapping[str, tuple[str, ...]], params, dtype: np.dtype, 
         return 0
     plan = _PLANS.get(id(shapes))
     if plan is None or plan[0] is not shapes:
-        plan = _PLANS[id(shapes)] = (shapes, next((n, v.index("H")) for n, v in shapes.items() if "H" in v), {})
+        first_h = next(((n, v.index("H")) for n, v in shapes.items() if "H" in v), None)
+        if first_h is None:
+            return 0
+        plan = _PLANS[id(shapes)] = (shapes, first_h, {})
     _, (name, axis), expected = plan
     first = params.get(name)
     if type(first) is not np.ndarray or first.ndim <= axis:

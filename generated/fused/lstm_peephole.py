@@ -172,7 +172,7 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
         cache["U_all"],
     )
     T, B, D = x.shape
-    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step started from
+    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step starts from
     p_i = np.ascontiguousarray(params["p_i"])
     p_f = np.ascontiguousarray(params["p_f"])
     p_o = np.ascontiguousarray(params["p_o"])

@@ -97,7 +97,7 @@ def backward(params, cache, dh_seq, dh_T=None):
     )
     T, B, D = x.shape
     h_seq = gates[:, 0]
-    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step started from
+    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step starts from
     dl_seq = np.ascontiguousarray(dh_seq)
     # δ of the pre-activations, written by the compiled step into d_pre_seq (T, B, P·H)
     d_pre_seq = np.zeros((T, B, H), x.dtype)
