@@ -1,7 +1,8 @@
 """Sphinx configuration of the reference site; one English source, Chinese through gettext.
 
 Built by ``python -m derive site`` (both languages into _build/html/), or by hand:
-``sphinx-build -c . docs _build/html/en`` and ``sphinx-build -c . -D language=zh_CN docs _build/html/zh_CN``.
+``sphinx-build -c . docs _build/html/en`` and ``sphinx-build -c . -D language=zh_CN docs _build/html/zh_CN``
+(the playground's runtime, which both share, is written by ``python -m derive site``).
 """
 
 from pathlib import Path
@@ -14,7 +15,8 @@ author = "Gated RNN reference authors"
 copyright = "2025, " + author
 language = "en"
 
-extensions = ["myst_parser", "sphinx.ext.mathjax", "sphinx_inline_tabs", "derive.site.extension", "derive.site.views"]
+extensions = ["myst_parser", "sphinx.ext.mathjax", "sphinx_inline_tabs", "derive.site.extension", "derive.site.views",
+              "derive.site.playground"]
 myst_enable_extensions = ["dollarmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 exclude_patterns = ["README.md", "locales", "_build"]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything the main job and the tests need, on a Debian machine that has Python and Node:
 # gettext (catalogs), Chromium and CJK fonts (browser tests and screenshots), a C compiler (fused kernels),
-# PyTorch's CPU build (parity tests), this package with its extras, MathJax from npm.
+# PyTorch's CPU build (parity tests), this package with its extras, MathJax and Pyodide from npm (the
+# playground's Python; the site build fetches the SymPy wheels it runs with pip, pinned by hash).
 set -euo pipefail
 cd "$(dirname "$0")"
 system="chromium gettext fonts-noto-cjk gcc libc6-dev"
@@ -13,4 +14,4 @@ if ! dpkg -s $system >/dev/null 2>&1; then
 fi
 python -m pip install -q torch==2.13.0  # the CPU wheel; any other version pulls a CUDA build
 python -m pip install -q -e ".[dev]"
-npm ci --no-audit --no-fund  # MathJax, served by the site itself
+npm ci --no-audit --no-fund  # MathJax and Pyodide, served by the site itself

@@ -133,7 +133,8 @@ def cmd_site(args: argparse.Namespace) -> int:
     except build.SiteError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"site written to {out} (generate {timings['generate']:.1f} s, sphinx {timings['sphinx']:.1f} s)")
+    print(f"site written to {out} (generate {timings['generate']:.1f} s, playground runtime "
+          f"{timings['playground']:.1f} s, sphinx {timings['sphinx']:.1f} s)")
     return 0
 
 

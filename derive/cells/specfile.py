@@ -21,8 +21,9 @@ Errors found later, by the derivation, are reported against the file with :func:
 
 from __future__ import annotations
 
+import json
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,13 +37,23 @@ def load(path: Path | str) -> Cell:
     """The cell a TOML spec file defines; a SpecError names the file and what is wrong in it."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: {exc}") from None
+    with reported_against(path):
+        return loads(text)
+
+
+def loads(text: str) -> Cell:
+    """The cell a spec file's text defines (what the playground's editor holds); a SpecError says what is wrong."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"not TOML: {exc}") from None
     missing = [k for k in REQUIRED if k not in data]
     unknown = [k for k in data if k not in REQUIRED + OPTIONAL]
     if missing or unknown:
-        raise SpecError(f"{path}: " + "; ".join(
+        raise SpecError("; ".join(
             ([f"missing {', '.join(missing)}"] if missing else [])
             + ([f"unknown key {', '.join(unknown)} (known: {', '.join(REQUIRED + OPTIONAL)})"] if unknown else [])))
     states = data["states"]
@@ -50,10 +61,33 @@ def load(path: Path | str) -> Cell:
         states = " ".join(states)
     wrong = [k for k in (*REQUIRED, *OPTIONAL) if k in data and not isinstance(states if k == "states" else data[k], str)]
     if wrong:
-        raise SpecError(f"{path}: {', '.join(wrong)} must be text (states: text or a list of names)")
-    with reported_against(path):
-        return define(data["name"], data["equations"], states=states, output=data.get("output"),
-                      title=data.get("title", ""), reference=data.get("reference", ""))
+        raise SpecError(f"{', '.join(wrong)} must be text (states: text or a list of names)")
+    return define(data["name"], data["equations"], states=states, output=data.get("output"),
+                  title=data.get("title", ""), reference=data.get("reference", ""))
+
+
+def dumps(cell: Cell, translate: Callable[[str], str] = str) -> str:
+    """A spec file that :func:`loads` reads back as ``cell``; ``translate`` rewrites the title and the roles
+    (the comments), which are prose."""
+    width = max(len(f"{n.name} = {n.text}") for n in cell.nodes)
+    equations = "\n".join(f"{f'{n.name} = {n.text}':<{width}}  # {translate(n.role)}" if n.role
+                          else f"{n.name} = {n.text}" for n in cell.nodes)
+    lines = [f"name = {_string(cell.name)}"]
+    if cell.title != cell.name:
+        lines.append(f"title = {_string(translate(cell.title))}")
+    if cell.reference:
+        lines.append(f"reference = {_string(cell.reference)}")
+    lines.append(f"states = {_string(' '.join(cell.states))}")
+    if cell.output != cell.states[0]:
+        lines.append(f"output = {_string(cell.output)}")
+    body = equations.replace("\\", "\\\\").replace('"', '\\"')
+    lines.append(f'equations = """\n{body}\n"""')
+    return "\n".join(lines) + "\n"
+
+
+def _string(text: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """The main job: regenerate the engine output, then build the reference site in every language.
 
-``gated-rnn site`` writes ``_build/html/<language>/`` for each language and a landing page
+``gated-rnn site`` writes ``_build/html/<language>/`` for each language, the playground's runtime
+``_build/html/_playground/`` that both share (:mod:`derive.site.runtime_bundle`) and a landing page
 ``_build/html/index.html`` (:mod:`derive.site.landing`) leading into them. ``--catalogs`` refreshes the translation catalogs instead.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from derive.emit import files as generate
 from derive.paths import repository
 
-from . import landing
+from . import landing, runtime_bundle
 
 ROOT = repository("building the site")
 DOCS = ROOT / "docs"
@@ -30,7 +31,7 @@ def missing_tools() -> list[str]:
     if not (MATHJAX_SOURCE / MATHJAX_FILES[0]).is_file():
         missing.append(f"MathJax is not installed in {MATHJAX_SOURCE}: run `npm ci` at the repository root "
                        "(or `bash setup.sh`)")
-    return missing
+    return missing + runtime_bundle.missing()
 
 
 class SiteError(RuntimeError):
@@ -64,6 +65,12 @@ def build(out: Path, languages: list[str]) -> dict[str, float]:
     start = time.perf_counter()
     generate.write(ROOT / "generated", generate.builtin_outputs())
     timings["generate"] = time.perf_counter() - start
+    start = time.perf_counter()
+    try:
+        runtime_bundle.write(out)  # before Sphinx: the playground's page states the runtime's size
+    except runtime_bundle.BundleError as exc:
+        raise SiteError(f"playground: {exc}") from None
+    timings["playground"] = time.perf_counter() - start
     start = time.perf_counter()
     builds = {lang: subprocess.Popen(sphinx_command(lang, out), cwd=ROOT, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True) for lang in languages}

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from derive.cells import specfile
+from derive.cells.catalogue import known
 from derive.cli import main
-from derive.cells.spec import SpecError
+from derive.cells.spec import SpecError, define
 from helpers import loss, numerical_gradient, random_problem, rel_err
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,19 +40,48 @@ def test_load_reads_every_key(tmp_path):
     assert [n.name for n in cell.nodes] == ["f", "q", "n", "h"] and cell.node("f").role == "forget gate"
 
 
-@pytest.mark.parametrize("text, message", [
+ERRORS = [
     ('name = "a"\nstates = "h"\n', "missing equations"),
     (MGU + 'colour = "red"\n', "unknown key colour"),
     (MGU.replace('title = "Minimal gated unit"', "title = 3"), "title must be text"),
     (MGU.replace('states = ["h"]', "states = [1]"), "states must be text"),
     ("name = ", "Invalid value"),
     (MGU.replace("q = f * h_prev", "q = f * hh_prev"), "node 'q': unknown reference 'hh_prev'"),
-], ids=["missing", "unknown key", "wrong type", "states type", "toml syntax", "spec error"])
+]
+
+
+@pytest.mark.parametrize("text, message", ERRORS, ids=["missing", "unknown key", "wrong type", "states type",
+                                                        "toml syntax", "spec error"])
 def test_load_errors_name_the_file_and_the_problem(tmp_path, text, message):
     path = write(tmp_path, text)
     with pytest.raises(SpecError) as err:
         specfile.load(path)
     assert str(path) in str(err.value) and message in str(err.value)
+
+
+@pytest.mark.parametrize("text, message", ERRORS)
+def test_loads_gives_the_same_errors_without_a_file(tmp_path, text, message):
+    with pytest.raises(SpecError) as from_file:
+        specfile.load(write(tmp_path, text))
+    with pytest.raises(SpecError) as from_text:
+        specfile.loads(text)
+    assert str(from_file.value) == f"{tmp_path / 'cell.toml'}: {from_text.value}"
+
+
+@pytest.mark.parametrize("name", sorted(known()))
+def test_dumps_writes_a_spec_file_that_reads_back_as_the_cell(name, tmp_path):
+    cell = known()[name]
+    text = specfile.dumps(cell)
+    assert specfile.loads(text) == cell and specfile.load(write(tmp_path, text)) == cell
+    assert f'name = "{name}"' in text and "equations = " in text
+
+
+def test_dumps_translates_the_prose_and_escapes_what_toml_needs():
+    cell = define("odd", 'h = tanh(W @ x + U @ h_prev)  # a "quoted" \\ role', states="h",
+                  title='Title with "quotes", \\ and 中文', reference="Réf. — 2026")
+    assert specfile.loads(specfile.dumps(cell)) == cell
+    shouted = specfile.loads(specfile.dumps(cell, str.upper))
+    assert shouted.title == cell.title.upper() and shouted.node("h").role == cell.node("h").role.upper()
 
 
 def test_load_of_a_missing_file(tmp_path):

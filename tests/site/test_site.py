@@ -1,12 +1,11 @@
 """The built site: both languages, equations from the engine, links, diagrams, and a look in headless Chromium.
 
-One build of both languages per test session (`python -m derive site`, warnings are errors).
+One build of both languages per test session (the fixture ``built`` of conftest.py).
 """
 
 import html
 import json
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -25,12 +24,11 @@ from derive.emit import notation
 from derive.cells import specfile
 from derive.derivation.bptt import derive
 from derive.site import landing, references
-from derive.site.build import DOCS, LANGUAGES, ROOT, missing_tools
+from derive.site.build import DOCS, LANGUAGES
 
 pytestmark = pytest.mark.slow
 PAGES = sorted(p.relative_to(DOCS).with_suffix("").as_posix() for p in DOCS.rglob("*.md")
                if p != DOCS / "README.md")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-quic"]
 BROWSER_PAGES = [f"{language}/{name}.html" for language in LANGUAGES for name in PAGES]
@@ -55,18 +53,6 @@ ENGLISH_UI = ["On this page", "Next", "Previous", "Back to top", "Made with", "C
               "1. The language"]
 # words of the pages themselves; the glossary's English column names the English terms on purpose
 ENGLISH_WORDS = ["forget gate", "hidden state", "the same weights at every step", "output layer"]
-
-
-@pytest.fixture(scope="session")
-def built(tmp_path_factory) -> Path:
-    missing = missing_tools()
-    if missing:
-        pytest.skip("; ".join(missing))
-    out = tmp_path_factory.mktemp("site") / "html"
-    done = subprocess.run([sys.executable, "-m", "derive", "site", "--out", str(out)], cwd=ROOT,
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return out
 
 
 def page(built: Path, language: str, name: str) -> str:
@@ -204,10 +190,8 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="session")
-def browser_report(built, tmp_path_factory) -> dict:
+def browser_report(built, chromium, tmp_path_factory) -> dict:
     """Every page of both languages at each width, and the searches, as a reader's browser shows them."""
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed: bash setup.sh (or apt-get install chromium fonts-noto-cjk)")
     check = (Path(__file__).parent / "site_check.html").read_text(encoding="utf-8")
     check = (check.replace("__PAGES__", json.dumps(BROWSER_PAGES)).replace("__WIDTHS__", json.dumps(WIDTHS))
              .replace("__SEARCHES__", json.dumps(list(SEARCH_URLS))))
@@ -217,7 +201,7 @@ def browser_report(built, tmp_path_factory) -> dict:
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/site_check.html"
         profile = tmp_path_factory.mktemp("chromium-profile")
-        done = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=900000",
+        done = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=900000",
                                "--dump-dom", url], capture_output=True, text=True, timeout=600)
     finally:
         server.shutdown()
