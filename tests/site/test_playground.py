@@ -229,6 +229,12 @@ def test_every_menu_entry_derives_in_chinese(browser):
         context.close()
 
 
+def test_only_the_playground_loads_the_runtime(built):
+    pages = [p for p in (built / "en").rglob("*.html") if p.name != "playground.html"]
+    assert pages and all("playground.js" not in p.read_text(encoding="utf-8") for p in pages)
+    assert "playground.js" in (built / "en" / "playground.html").read_text(encoding="utf-8")
+
+
 def test_the_runtime_comes_from_the_site(browser, server, built):
     """A first visit fetches every file of the runtime from the site; prints what it took (pytest -s)."""
     server.requests.clear()
