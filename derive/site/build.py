@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from babel.messages.pofile import read_po, write_po
+
 from derive.emit import files as generate
 from derive.paths import repository
 
@@ -95,3 +97,16 @@ def update_catalogs(out: Path) -> None:
         if lang != "en":
             run([sys.executable, "-m", "sphinx_intl", "update", "-p", str(pot), "-d", str(LOCALES), "-l", lang],
                 "sphinx-intl update")
+            for path in (LOCALES / lang / "LC_MESSAGES").rglob("*.po"):
+                drop_obsolete(path)
+
+
+def drop_obsolete(path: Path) -> None:
+    """Remove the entries of messages the pages no longer have (``#~``): the msgids that changed are
+    kept as fuzzy entries, with their old translation, by the update itself."""
+    with path.open("rb") as f:
+        catalog = read_po(f)
+    if catalog.obsolete:
+        catalog.obsolete.clear()
+        with path.open("wb") as f:
+            write_po(f, catalog, width=76)
