@@ -47,7 +47,7 @@ STATUS = {
     "deriving": "Deriving…",
     "derived": "Derived in {time}.",
     "first": "First result {seconds} s after the page opened; this derivation took {time}.",
-    "failed": "The runtime did not load: {message}",
+    "failed": "The runtime did not load: {message}. Reloading the page tries again.",
     "missing": "This build of the site has no runtime for the playground: build it with `python -m derive site`.",
     "stale": "The equations further down are those of the last spec that derived.",
 }
@@ -73,7 +73,7 @@ PAGE = """<div id="playground" class="playground">
 <button type="button" id="pg-download">{download}</button>
 </div>
 <label class="pg-editor-label" for="pg-editor">{editor}</label>
-<textarea id="pg-editor" spellcheck="false" autocapitalize="off" autocomplete="off" rows="14">{spec}</textarea>
+<textarea id="pg-editor" spellcheck="false" autocapitalize="off" autocomplete="off" wrap="off" rows="14">{spec}</textarea>
 <progress id="pg-progress"></progress>
 <pre id="pg-error" role="alert" hidden></pre>
 <p id="pg-status" role="status" aria-live="polite"></p>
@@ -147,8 +147,14 @@ class Playground(EngineDirective):
         """The known cells, those of the site first, then the published variants."""
         groups = {"builtin": [n for n in known() if n in BUILTIN], "variants": [n for n in known() if n not in BUILTIN]}
         return "".join(f'<optgroup label="{escape(self.translate(LABELS[group]))}">'
-                       + "".join(f'<option value="{n}"{" selected" if n == DEFAULT else ""}>{n}</option>' for n in names)
+                       + "".join(f'<option value="{n}"{" selected" if n == DEFAULT else ""}>{self.entry(n)}</option>'
+                                 for n in names)
                        + "</optgroup>" for group, names in groups.items())
+
+    def entry(self, name: str) -> str:
+        """A cell in the menu: its name, and its title in the page's language when it has one."""
+        title = known()[name].title
+        return name if title == name else f"{name}: {escape(self.translate(title))}"
 
     def notation_menu(self) -> str:
         return "".join(f'<option value="{v.name}">{escape(self.translate(v.label))}</option>'

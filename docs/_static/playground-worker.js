@@ -11,7 +11,9 @@ self.addEventListener("error", (event) => failed(event.message));
 self.addEventListener("unhandledrejection", (event) => failed(event.reason));
 
 async function download(url) {
-  const response = await fetch(url);
+  const response = await fetch(url).catch((error) => {
+    throw new Error(`${url}: ${error.message}`);
+  });
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
 }

@@ -18,6 +18,7 @@
     return;
   }
 
+  cellMenu.value = config.default;  // a browser restores the menu's choice on Back, not the editor's text
   const worker = new Worker(config.worker, { type: "module" });
   const runtime = { ...config.runtime, base: new URL(config.runtime.base, location.href).href };
   let asked = 0;  // the id of the latest request
