@@ -12,8 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-from babel.messages.pofile import read_po, write_po
-
 from derive.emit import files as generate
 from derive.paths import repository
 
@@ -104,6 +102,8 @@ def update_catalogs(out: Path) -> None:
 def drop_obsolete(path: Path) -> None:
     """Remove the entries of messages the pages no longer have (``#~``): the msgids that changed are
     kept as fuzzy entries, with their old translation, by the update itself."""
+    from babel.messages.pofile import read_po, write_po  # Sphinx's own dependency, needed only here
+
     with path.open("rb") as f:
         catalog = read_po(f)
     if catalog.obsolete:
