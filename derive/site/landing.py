@@ -16,7 +16,9 @@ TAGLINE = ("Recurrent networks, the LSTM and the GRU, derived by machine: every 
 START = "Where to start"
 LINKS = (("rnn", "What a recurrent network is"), ("bptt", "Backpropagation through time, step by step"),
          ("lstm", "The LSTM, one gate at a time"), ("gru", "The GRU and its two conventions"),
-         ("variants/custom-cell", "Write a cell of your own"), ("notations/index", "The notations of the sources, side by side"))
+         ("variants/custom-cell", "Write a cell of your own"),
+         ("playground", "Derive a cell of your own in the browser"),
+         ("notations/index", "The notations of the sources, side by side"))
 ENTER = "Enter the site"
 STYLE = """
 body { margin: 0; font-family: "Noto Sans CJK SC", "Noto Sans", -apple-system, "Segoe UI", sans-serif;
