@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 
 import numpy as np
 from hypothesis import strategies as st
@@ -134,3 +135,9 @@ def as_float64(params, x, init, g_seq, g_final):
     """The same problem in float64."""
     wide = lambda d: {k: v.astype(np.float64) for k, v in d.items()}
     return wide(params), x.astype(np.float64), wide(init), g_seq.astype(np.float64), wide(g_final)
+
+
+def latex_blocks(printed: str) -> dict[str, str]:
+    """The blocks ``gated-rnn show --latex`` printed: {block: LaTeX}."""
+    return {name: body.strip() for name, body in re.findall(r"^% (\w+): [^\n]*\n(.*?)(?=^% |\Z)", printed,
+                                                             flags=re.DOTALL | re.MULTILINE)}

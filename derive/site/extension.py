@@ -530,11 +530,16 @@ def table(headers: list[str], rows: list[list[nodes.Node]]) -> nodes.table:
 # --- build hooks -------------------------------------------------------------------------------
 
 
-def collect_messages(app: Sphinx) -> None:
-    """With the gettext builder: add the directives' texts to sphinx.pot."""
+def add_to_catalog(app: Sphinx, texts: list[str], origin: str) -> None:
+    """With the gettext builder: add texts that a module puts on pages to sphinx.pot."""
     if app.builder.name == "gettext":
-        for message in messages():
-            app.builder.catalogs["sphinx"].add(message, MsgOrigin("derive/site/extension.py", 0))
+        for message in texts:
+            app.builder.catalogs["sphinx"].add(message, MsgOrigin(origin, 0))
+
+
+def collect_messages(app: Sphinx) -> None:
+    """The directives' texts, for sphinx.pot."""
+    add_to_catalog(app, messages(), "derive/site/extension.py")
 
 
 def check_mathjax(app: Sphinx) -> None:

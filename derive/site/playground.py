@@ -15,7 +15,6 @@ from pathlib import Path
 
 from docutils import nodes
 from sphinx.application import Sphinx
-from sphinx.builders.gettext import MsgOrigin
 from sphinx.util import logging
 
 from derive.cells import specfile
@@ -24,7 +23,7 @@ from derive.cells.catalogue import known
 from derive.emit import diagram, notation, preview
 
 from . import runtime_bundle
-from .extension import EngineDirective
+from .extension import EngineDirective, add_to_catalog
 
 logger = logging.getLogger(__name__)
 
@@ -167,10 +166,8 @@ def _json(value) -> str:
 
 
 def collect_messages(app: Sphinx) -> None:
-    """With the gettext builder: add the playground's texts to sphinx.pot."""
-    if app.builder.name == "gettext":
-        for message in messages():
-            app.builder.catalogs["sphinx"].add(message, MsgOrigin("derive/site/playground.py", 0))
+    """The playground's texts, for sphinx.pot."""
+    add_to_catalog(app, messages(), "derive/site/playground.py")
 
 
 def setup(app: Sphinx) -> dict:

@@ -14,7 +14,6 @@ from typing import ClassVar
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
-from sphinx.builders.gettext import MsgOrigin
 
 from derive.cells.catalogue import get
 from derive.derivation import equivalence
@@ -23,7 +22,7 @@ from derive.emit import latex, notation
 from derive.emit.latex import Equation
 from derive.lab import errata
 
-from .extension import EngineDirective, EquationsDirective, block_option, table
+from .extension import EngineDirective, EquationsDirective, add_to_catalog, block_option, table
 
 HEADERS = ("spec name", "framework", "cell", "gates, top to bottom", "parameter", "relative error, published",
            "relative error, derived")
@@ -121,10 +120,9 @@ class ErratumEquations(EquationsDirective):
 
 
 def collect_messages(app: Sphinx) -> None:
-    """With the gettext builder: add the table headers to sphinx.pot."""
-    if app.builder.name == "gettext":
-        for message in [*HEADERS, *(v.label for v in notation.NOTATIONS.values()), *notation.GATE_ORDERS]:
-            app.builder.catalogs["sphinx"].add(message, MsgOrigin("derive/site/views.py", 0))
+    """The table headers, for sphinx.pot."""
+    add_to_catalog(app, [*HEADERS, *(v.label for v in notation.NOTATIONS.values()), *notation.GATE_ORDERS],
+                   "derive/site/views.py")
 
 
 def setup(app: Sphinx) -> dict:

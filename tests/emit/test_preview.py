@@ -1,8 +1,6 @@
 """The playground's engine: what it shows of a spec is what ``gated-rnn show --latex`` prints, mistakes come
 back as the engine's message, and it runs without NumPy, Sphinx or matplotlib (as under Pyodide)."""
 
-import re
-
 import pytest
 
 from derive.cells import specfile
@@ -10,15 +8,14 @@ from derive.cells.catalogue import get, known
 from derive.cli import main
 from derive.emit import notation, preview
 from derive.site import runtime_bundle
+from helpers import latex_blocks
 
 ROOT = runtime_bundle.ROOT
 
 
 def shown_by_cli(capsys, spec: str, view: str) -> dict[str, str]:
     assert main(["show", spec, "--latex", "--notation", view]) == 0
-    out = capsys.readouterr().out
-    return {name: body.strip() for name, body in re.findall(r"^% (\w+): [^\n]*\n(.*?)(?=^% |\Z)", out,
-                                                             flags=re.DOTALL | re.MULTILINE)}
+    return latex_blocks(capsys.readouterr().out)
 
 
 @pytest.mark.parametrize("view", sorted(notation.NOTATIONS))

@@ -9,7 +9,6 @@ are refused.
 """
 
 import json
-import re
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ import pytest
 
 from derive.cells import specfile
 from derive.site.build import ROOT
+from helpers import latex_blocks
 
 pytestmark = pytest.mark.slow
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency: bash setup.sh")
@@ -130,8 +130,7 @@ def printed(spec: Path, notation: str) -> dict[str, str]:
     """The blocks ``gated-rnn show SPEC --latex`` prints: {block: LaTeX}."""
     done = subprocess.run([sys.executable, "-m", "derive", "show", str(spec), "--latex", "--notation", notation],
                           cwd=ROOT, capture_output=True, text=True, check=True)
-    return {name: body.strip() for name, body in re.findall(r"^% (\w+): [^\n]*\n(.*?)(?=^% |\Z)", done.stdout,
-                                                             flags=re.DOTALL | re.MULTILINE)}
+    return latex_blocks(done.stdout)
 
 
 def type_spec(page, text: str) -> None:
