@@ -105,20 +105,33 @@ def forward(
     W_all = np.concatenate([params["W_g"], params["W_o"], params["W_f"], params["W_i"]])
     # the input projections of all steps, one GEMM, into step-major order
     np.add((x2 @ W_all.T).reshape(T, B, 4, H).transpose(0, 2, 1, 3), bias[:, None], out=gates)
-    h_seq = np.zeros((T, B, H), x.dtype)
-    c_seq = np.zeros((T, B, H), x.dtype)
-    i_seq = np.zeros((T, B, H), x.dtype)
-    f_seq = np.zeros((T, B, H), x.dtype)
-    o_seq = np.zeros((T, B, H), x.dtype)
-    tanh_c_seq = np.zeros((T, B, H), x.dtype)
+    h_all = batch.empty((T + 1, B, H), x.dtype)
+    h_all[0] = h0
+    h_seq = h_all[1:]  # the state after each step
+    c_all = batch.empty((T + 1, B, H), x.dtype)
+    c_all[0] = c0
+    c_seq = c_all[1:]  # the state after each step
+    i_all = batch.empty((T + 1, B, H), x.dtype)
+    i_all[0] = i0
+    i_seq = i_all[1:]  # the state after each step
+    f_all = batch.empty((T + 1, B, H), x.dtype)
+    f_all[0] = f0
+    f_seq = f_all[1:]  # the state after each step
+    o_all = batch.empty((T + 1, B, H), x.dtype)
+    o_all[0] = o0
+    o_seq = o_all[1:]  # the state after each step
+    tanh_c_seq = batch.empty((T, B, H), x.dtype)
     rec = np.empty((B, 4 * H), x.dtype)
     tmp0_buf = np.empty((B, H), x.dtype)
     # the same product, (pre-activation, row, unit) like gates[t]
     rec_t = rec.reshape(B, 4, H).transpose(1, 0, 2)
     h_prev, c_prev, i_prev, f_prev, o_prev = h0, c0, i0, f0, o0
     viewed = None  # how many rows the views of the buffers cover
+    recurrent = bool(h0.any())  # False: the first step skips the product with a zero initial state
     with np.errstate(over="ignore"):  # e^{-a} = inf inside σ gives exactly 0
-        for t, live in enumerate(batch.active):  # live: rows still running
+        # live: rows still running
+        steps = batch.steps(gates, i_seq, f_seq, c_seq, o_seq, tanh_c_seq, h_seq)
+        for live, pre, i, f, c, o, tanh_c, h in steps:
             if live != viewed:  # first step, or the number of running rows changed
                 viewed = live
                 h_prev, c_prev, i_prev, f_prev, o_prev = (
@@ -130,12 +143,12 @@ def forward(
                 )
                 rec_live, rec_live_t = rec[:live], rec_t[:, :live]
                 tmp0 = tmp0_buf[:live]
-            pre = gates[t, :, :live]
             g, a_o, a_f, a_i = pre
-            np.matmul(h_prev, U_allT, out=rec_live)
-            pre += rec_live_t
-            blk = pre[:1]  # g = tanh(·)
-            np.tanh(blk, out=blk)
+            if recurrent:
+                np.matmul(h_prev, U_allT, out=rec_live)
+                pre += rec_live_t
+            # g = tanh(·)
+            np.tanh(g, out=g)
             # i = sigmoid(W_i @ x + U_i @ h_prev + V_ii @ i_prev + V_if @ f_prev + V_io @ o_prev +
             #   p_i * c_prev + b_i)
             np.matmul(i_prev, V_ii.T, out=tmp0)
@@ -144,7 +157,6 @@ def forward(
             a_i += tmp0
             np.matmul(o_prev, V_io.T, out=tmp0)
             a_i += tmp0
-            i = i_seq[t, :live]
             np.multiply(c_prev, p_i, out=i)
             i += a_i
             i *= -1
@@ -159,7 +171,6 @@ def forward(
             a_f += tmp0
             np.matmul(o_prev, V_fo.T, out=tmp0)
             a_f += tmp0
-            f = f_seq[t, :live]
             np.multiply(c_prev, p_f, out=f)
             f += a_f
             f *= -1
@@ -167,7 +178,6 @@ def forward(
             f += 1
             np.reciprocal(f, out=f)
             # c = f * c_prev + i * g
-            c = c_seq[t, :live]
             np.multiply(c_prev, f, out=c)
             np.multiply(g, i, out=tmp0)
             c += tmp0
@@ -179,7 +189,6 @@ def forward(
             a_o += tmp0
             np.matmul(o_prev, V_oo.T, out=tmp0)
             a_o += tmp0
-            o = o_seq[t, :live]
             np.multiply(c, p_o, out=o)
             o += a_o
             o *= -1
@@ -187,27 +196,21 @@ def forward(
             o += 1
             np.reciprocal(o, out=o)
             # h = o * tanh(c)
-            tanh_c = tanh_c_seq[t, :live]
             np.tanh(c, out=tanh_c)
-            h = h_seq[t, :live]
             np.multiply(o, tanh_c, out=h)
             h_prev, c_prev, i_prev, f_prev, o_prev = h, c, i, f, o
+            recurrent = True
     cache = {
         "cell": CELL,
         "x": x,
         "H": H,
         "batch": batch,
         "gates": gates,
-        "h0": h0,
-        "c0": c0,
-        "i0": i0,
-        "f0": f0,
-        "o0": o0,
-        "h_seq": h_seq,
-        "c_seq": c_seq,
-        "i_seq": i_seq,
-        "f_seq": f_seq,
-        "o_seq": o_seq,
+        "h_all": h_all,
+        "c_all": c_all,
+        "i_all": i_all,
+        "f_all": f_all,
+        "o_all": o_all,
         "tanh_c_seq": tanh_c_seq,
         "U_all": U_all,
         "h_T": batch.unsort(batch.final(h_seq, h0), 0),
@@ -236,39 +239,35 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None, di_T=None, df_T=None, 
             "H",
             "batch",
             "gates",
-            "h0",
-            "c0",
-            "i0",
-            "f0",
-            "o0",
-            "h_seq",
-            "c_seq",
-            "i_seq",
-            "f_seq",
-            "o_seq",
+            "h_all",
+            "c_all",
+            "i_all",
+            "f_all",
+            "o_all",
             "tanh_c_seq",
             "U_all",
         ),
     )
-    x, H, batch, gates, h0, c0, i0, f0, o0, h_seq, c_seq, i_seq, f_seq, o_seq, tanh_c_seq, U_all = (
+    x, H, batch, gates, h_all, c_all, i_all, f_all, o_all, tanh_c_seq, U_all = (
         cache["x"],
         cache["H"],
         cache["batch"],
         cache["gates"],
-        cache["h0"],
-        cache["c0"],
-        cache["i0"],
-        cache["f0"],
-        cache["o0"],
-        cache["h_seq"],
-        cache["c_seq"],
-        cache["i_seq"],
-        cache["f_seq"],
-        cache["o_seq"],
+        cache["h_all"],
+        cache["c_all"],
+        cache["i_all"],
+        cache["f_all"],
+        cache["o_all"],
         cache["tanh_c_seq"],
         cache["U_all"],
     )
     T, B, D = x.shape
+    h_seq = h_all[1:]
+    h0 = h_all[0]
+    c_seq = c_all[1:]
+    i_seq = i_all[1:]
+    f_seq = f_all[1:]
+    o_seq = o_all[1:]
     V_oi = params["V_oi"]
     V_of = params["V_of"]
     V_oo = params["V_oo"]
@@ -281,53 +280,46 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None, di_T=None, df_T=None, 
     p_i = params["p_i"]
     p_f = params["p_f"]
     p_o = params["p_o"]
-    # factors of forward values, all steps at once: the recursion multiplies by them
-    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step starts from
-    i_prev_seq = np.concatenate([i0[None], i_seq[:-1]])  # the state each step starts from
-    f_prev_seq = np.concatenate([f0[None], f_seq[:-1]])  # the state each step starts from
-    o_prev_seq = np.concatenate([o0[None], o_seq[:-1]])  # the state each step starts from
-    c_prev_seq = np.concatenate([c0[None], c_seq[:-1]])  # the state each step starts from
-    tmp_all0 = np.empty((T, B, H), x.dtype)
-    d_c_dh = np.empty((T, B, H), x.dtype)
-    d_c_do = np.empty((T, B, H), x.dtype)
-    d_a_g_dc = np.empty((T, B, H), x.dtype)
-    d_a_o_do = np.empty((T, B, H), x.dtype)
-    d_a_f_df = np.empty((T, B, H), x.dtype)
-    d_a_i_di = np.empty((T, B, H), x.dtype)
-    d_c_prev_df = np.empty((T, B, H), x.dtype)
-    d_c_prev_di = np.empty((T, B, H), x.dtype)
-    # d_c_dh = o ⊙ (1 − tanh²(c)): the factor of δh in δc
-    np.square(tanh_c_seq, out=d_c_dh)
-    np.subtract(1, d_c_dh, out=d_c_dh)
-    d_c_dh *= o_seq
-    # d_c_do = o ⊙ p_o ⊙ (1 − o): the factor of δo in δc
-    np.subtract(1, o_seq, out=d_c_do)
-    d_c_do *= o_seq
-    d_c_do *= p_o
-    # d_a_g_dc = i ⊙ (1 − g²): the factor of δc in δa_g
-    np.square(gates[:, 0], out=d_a_g_dc)
-    np.subtract(1, d_a_g_dc, out=d_a_g_dc)
-    d_a_g_dc *= i_seq
-    # d_a_o_do = o ⊙ (1 − o): the factor of δo in δa_o
-    np.subtract(1, o_seq, out=d_a_o_do)
-    d_a_o_do *= o_seq
-    # d_a_f_df = f ⊙ (1 − f): the factor of δf in δa_f
-    np.subtract(1, f_seq, out=d_a_f_df)
-    d_a_f_df *= f_seq
-    # d_a_i_di = i ⊙ (1 − i): the factor of δi in δa_i
-    np.subtract(1, i_seq, out=d_a_i_di)
-    d_a_i_di *= i_seq
-    # d_c_prev_df = f ⊙ p_f ⊙ (1 − f): the factor of δf in δc_prev
-    np.subtract(1, f_seq, out=d_c_prev_df)
-    d_c_prev_df *= f_seq
-    d_c_prev_df *= p_f
-    # d_c_prev_di = i ⊙ p_i ⊙ (1 − i): the factor of δi in δc_prev
-    np.subtract(1, i_seq, out=d_c_prev_di)
-    d_c_prev_di *= i_seq
-    d_c_prev_di *= p_i
     # δ of the pre-activations, written by each step into its rows of d_pre_seq (T, B, 4 * H) for
     #   the recurrent product and the weight gradients after the loop
-    d_pre_seq = np.zeros((T, B, 4 * H), x.dtype)
+    d_pre_seq = np.empty((T, B, 4 * H), x.dtype)
+    # (T, 4, B, H) like gates: each pre-activation's δ a (B, H) block of its step
+    d_pre_all = d_pre_seq.reshape(T, B, 4, H).transpose(0, 2, 1, 3)
+    # factors of forward values, all steps at once: the recursion multiplies by them
+    tmp_all0 = np.empty((T, B, H), x.dtype)
+    d_c_dh_seq = np.empty((T, B, H), x.dtype)
+    d_c_do_seq = np.empty((T, B, H), x.dtype)
+    d_c_prev_df_seq = np.empty((T, B, H), x.dtype)
+    d_c_prev_di_seq = np.empty((T, B, H), x.dtype)
+    # d_c_dh = o ⊙ (1 − tanh²(c)): the factor of δh in δc
+    np.square(tanh_c_seq, out=d_c_dh_seq)
+    np.subtract(1, d_c_dh_seq, out=d_c_dh_seq)
+    d_c_dh_seq *= o_seq
+    # d_c_do = o ⊙ p_o ⊙ (1 − o): the factor of δo in δc
+    np.subtract(1, o_seq, out=d_c_do_seq)
+    d_c_do_seq *= o_seq
+    d_c_do_seq *= p_o
+    # the factor of δc in δa_g, in its column of d_pre_seq: the step multiplies it by δc in place
+    np.square(gates[:, 0], out=d_pre_all[:, 0])
+    np.subtract(1, d_pre_all[:, 0], out=d_pre_all[:, 0])
+    d_pre_all[:, 0] *= i_seq
+    # the factor of δo in δa_o, in its column of d_pre_seq: the step multiplies it by δo in place
+    np.subtract(1, o_seq, out=d_pre_all[:, 1])
+    d_pre_all[:, 1] *= o_seq
+    # the factor of δf in δa_f, in its column of d_pre_seq: the step multiplies it by δf in place
+    np.subtract(1, f_seq, out=d_pre_all[:, 2])
+    d_pre_all[:, 2] *= f_seq
+    # the factor of δi in δa_i, in its column of d_pre_seq: the step multiplies it by δi in place
+    np.subtract(1, i_seq, out=d_pre_all[:, 3])
+    d_pre_all[:, 3] *= i_seq
+    # d_c_prev_df = f ⊙ p_f ⊙ (1 − f): the factor of δf in δc_prev
+    np.subtract(1, f_seq, out=d_c_prev_df_seq)
+    d_c_prev_df_seq *= f_seq
+    d_c_prev_df_seq *= p_f
+    # d_c_prev_di = i ⊙ p_i ⊙ (1 − i): the factor of δi in δc_prev
+    np.subtract(1, i_seq, out=d_c_prev_di_seq)
+    d_c_prev_di_seq *= i_seq
+    d_c_prev_di_seq *= p_i
     d_h_buf = np.empty((B, H), x.dtype)
     d_o_buf = np.empty((B, H), x.dtype)
     d_c_buf = np.empty((B, H), x.dtype)
@@ -335,8 +327,35 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None, di_T=None, df_T=None, 
     d_i_buf = np.empty((B, H), x.dtype)
     tmp0_buf = np.empty((B, H), x.dtype)
     viewed = None  # how many rows the views of the buffers cover
-    for t in reversed(range(T)):
-        live = batch.active[t]  # rows still running
+    # last step first
+    steps = batch.steps(
+        d_pre_seq,
+        dh_seq,
+        d_c_dh_seq,
+        d_c_do_seq,
+        d_pre_all,
+        d_c_prev_df_seq,
+        d_c_prev_di_seq,
+        gates[:, 0],
+        f_seq,
+        c_all[:-1],
+        tanh_c_seq,
+        reverse=True,
+    )
+    for (
+        live,
+        d_rows,
+        dl_dh,
+        d_c_dh,
+        d_c_do,
+        d_pre,
+        d_c_prev_df,
+        d_c_prev_di,
+        g,
+        f,
+        c_prev,
+        tanh_c,
+    ) in steps:
         if live != viewed:  # first step, or the number of running rows changed
             viewed = live
             d_h, d_o, d_c, d_f, d_i, tmp0 = (
@@ -354,19 +373,14 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None, di_T=None, df_T=None, 
                 d_f_carry[:live],
                 d_o_carry[:live],
             )
-        d_rows = d_pre_seq[t, :live]
-        g = gates[t, 0, :live]
-        f = f_seq[t, :live]
-        c_prev = c_seq[t - 1, :live] if t else c0[:live]
-        tanh_c = tanh_c_seq[t, :live]
         # δh = ∂ℓ/∂h + δh_next
-        np.add(d_h_next, dh_seq[t, :live], out=d_h)
+        np.add(d_h_next, dl_dh, out=d_h)
         # δo = δh ⊙ tanh(c) + δo_next
         np.multiply(d_h, tanh_c, out=d_o)
         d_o += d_o_next
         # δc = δh ⊙ o ⊙ (1 − tanh²(c)) + δo ⊙ o ⊙ p_o ⊙ (1 − o) + δc_next
-        np.multiply(d_h, d_c_dh[t, :live], out=d_c)
-        np.multiply(d_o, d_c_do[t, :live], out=tmp0)
+        np.multiply(d_h, d_c_dh, out=d_c)
+        np.multiply(d_o, d_c_do, out=tmp0)
         d_c += tmp0
         d_c += d_c_next
         # δf = δc ⊙ c_prev + δf_next
@@ -376,48 +390,49 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None, di_T=None, df_T=None, 
         np.multiply(d_c, g, out=d_i)
         d_i += d_i_next
         # δa_g = δc ⊙ i ⊙ (1 − g²)
-        np.multiply(d_c, d_a_g_dc[t, :live], out=d_rows[:, :H])
+        d_pre[0] *= d_c
         # δa_o = δo ⊙ o ⊙ (1 − o)
-        np.multiply(d_o, d_a_o_do[t, :live], out=d_rows[:, H:2 * H])
+        d_pre[1] *= d_o
         # δa_f = δf ⊙ f ⊙ (1 − f)
-        np.multiply(d_f, d_a_f_df[t, :live], out=d_rows[:, 2 * H:3 * H])
+        d_pre[2] *= d_f
         # δa_i = δi ⊙ i ⊙ (1 − i)
-        np.multiply(d_i, d_a_i_di[t, :live], out=d_rows[:, 3 * H:])
+        d_pre[3] *= d_i
         # δh_prev = U_gᵀ δa_g + U_iᵀ δa_i + U_fᵀ δa_f + U_oᵀ δa_o, handed to step t − 1
         np.matmul(d_rows, U_all, out=d_h_next)
         # δc_prev = δc ⊙ f + δf ⊙ f ⊙ p_f ⊙ (1 − f) + δi ⊙ i ⊙ p_i ⊙ (1 − i), handed to step t − 1
         np.multiply(d_c, f, out=d_c_next)
-        np.multiply(d_f, d_c_prev_df[t, :live], out=tmp0)
+        np.multiply(d_f, d_c_prev_df, out=tmp0)
         d_c_next += tmp0
-        np.multiply(d_i, d_c_prev_di[t, :live], out=tmp0)
+        np.multiply(d_i, d_c_prev_di, out=tmp0)
         d_c_next += tmp0
         # δi_prev = V_iiᵀ δa_i + V_fiᵀ δa_f + V_oiᵀ δa_o, handed to step t − 1
-        np.matmul(d_rows[:, 3 * H:], V_ii, out=d_i_next)
-        np.matmul(d_rows[:, 2 * H:3 * H], V_fi, out=tmp0)
+        np.matmul(d_pre[3], V_ii, out=d_i_next)
+        np.matmul(d_pre[2], V_fi, out=tmp0)
         d_i_next += tmp0
-        np.matmul(d_rows[:, H:2 * H], V_oi, out=tmp0)
+        np.matmul(d_pre[1], V_oi, out=tmp0)
         d_i_next += tmp0
         # δf_prev = V_ifᵀ δa_i + V_ffᵀ δa_f + V_ofᵀ δa_o, handed to step t − 1
-        np.matmul(d_rows[:, 3 * H:], V_if, out=d_f_next)
-        np.matmul(d_rows[:, 2 * H:3 * H], V_ff, out=tmp0)
+        np.matmul(d_pre[3], V_if, out=d_f_next)
+        np.matmul(d_pre[2], V_ff, out=tmp0)
         d_f_next += tmp0
-        np.matmul(d_rows[:, H:2 * H], V_of, out=tmp0)
+        np.matmul(d_pre[1], V_of, out=tmp0)
         d_f_next += tmp0
         # δo_prev = V_ioᵀ δa_i + V_foᵀ δa_f + V_ooᵀ δa_o, handed to step t − 1
-        np.matmul(d_rows[:, 3 * H:], V_io, out=d_o_next)
-        np.matmul(d_rows[:, 2 * H:3 * H], V_fo, out=tmp0)
+        np.matmul(d_pre[3], V_io, out=d_o_next)
+        np.matmul(d_pre[2], V_fo, out=tmp0)
         d_o_next += tmp0
-        np.matmul(d_rows[:, H:2 * H], V_oo, out=tmp0)
+        np.matmul(d_pre[1], V_oo, out=tmp0)
         d_o_next += tmp0
-    d_pre4 = d_pre_seq.reshape(T, B, 4, H)
+    # rows of sequences that have ended hold no δ: zero them for the sums below
+    batch.clear(d_pre_seq)
     # δp_i = Σ_t Σ_rows δa_i ⊙ c_prev
-    np.multiply(c_prev_seq, d_pre4[:, :, 3], out=tmp_all0)
+    np.multiply(c_all[:-1], d_pre_all[:, 3], out=tmp_all0)
     d_p_i = tmp_all0.sum(axis=(0, 1))
     # δp_f = Σ_t Σ_rows δa_f ⊙ c_prev
-    np.multiply(c_prev_seq, d_pre4[:, :, 2], out=tmp_all0)
+    np.multiply(c_all[:-1], d_pre_all[:, 2], out=tmp_all0)
     d_p_f = tmp_all0.sum(axis=(0, 1))
     # δp_o = Σ_t Σ_rows δa_o ⊙ c
-    np.multiply(c_seq, d_pre4[:, :, 1], out=tmp_all0)
+    np.multiply(c_seq, d_pre_all[:, 1], out=tmp_all0)
     d_p_o = tmp_all0.sum(axis=(0, 1))
     # sums over time and batch, one GEMM per group of weights that share a source:
     # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
@@ -425,26 +440,29 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None, di_T=None, df_T=None, 
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2
     d_x = d_all @ np.concatenate([params["W_g"], params["W_o"], params["W_f"], params["W_i"]])
-    d_U_all = d_all.T @ h_prev_seq.reshape(T * B, H)
+    # steps 1… start from the h of the step before
+    d_U_all = d_all[B:].T @ h_seq[:-1].reshape((T - 1) * B, H)
+    if h0.any():  # step 0 starts from h0: zeros unless given
+        d_U_all += d_all[:B].T @ h0
     d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
     return {
         "W_g": d_W_all[:H],
         "U_g": d_U_all[:H],
         "W_i": d_W_all[3 * H:4 * H],
         "U_i": d_U_all[3 * H:4 * H],
-        "V_ii": d_all[:, 3 * H:4 * H].T @ i_prev_seq.reshape(T * B, H),
-        "V_if": d_all[:, 3 * H:4 * H].T @ f_prev_seq.reshape(T * B, H),
-        "V_io": d_all[:, 3 * H:4 * H].T @ o_prev_seq.reshape(T * B, H),
+        "V_ii": d_all[:, 3 * H:4 * H].T @ i_all[:-1].reshape(T * B, H),
+        "V_if": d_all[:, 3 * H:4 * H].T @ f_all[:-1].reshape(T * B, H),
+        "V_io": d_all[:, 3 * H:4 * H].T @ o_all[:-1].reshape(T * B, H),
         "W_f": d_W_all[2 * H:3 * H],
         "U_f": d_U_all[2 * H:3 * H],
-        "V_fi": d_all[:, 2 * H:3 * H].T @ i_prev_seq.reshape(T * B, H),
-        "V_ff": d_all[:, 2 * H:3 * H].T @ f_prev_seq.reshape(T * B, H),
-        "V_fo": d_all[:, 2 * H:3 * H].T @ o_prev_seq.reshape(T * B, H),
+        "V_fi": d_all[:, 2 * H:3 * H].T @ i_all[:-1].reshape(T * B, H),
+        "V_ff": d_all[:, 2 * H:3 * H].T @ f_all[:-1].reshape(T * B, H),
+        "V_fo": d_all[:, 2 * H:3 * H].T @ o_all[:-1].reshape(T * B, H),
         "W_o": d_W_all[H:2 * H],
         "U_o": d_U_all[H:2 * H],
-        "V_oi": d_all[:, H:2 * H].T @ i_prev_seq.reshape(T * B, H),
-        "V_of": d_all[:, H:2 * H].T @ f_prev_seq.reshape(T * B, H),
-        "V_oo": d_all[:, H:2 * H].T @ o_prev_seq.reshape(T * B, H),
+        "V_oi": d_all[:, H:2 * H].T @ i_all[:-1].reshape(T * B, H),
+        "V_of": d_all[:, H:2 * H].T @ f_all[:-1].reshape(T * B, H),
+        "V_oo": d_all[:, H:2 * H].T @ o_all[:-1].reshape(T * B, H),
         "b_g": d_bias[:H],
         "p_i": d_p_i,
         "b_i": d_bias[3 * H:4 * H],

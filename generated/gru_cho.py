@@ -66,50 +66,51 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
     W_all[H:] *= -1  # z r: −a, so that sigmoid needs no negation per step
     # the input projections of all steps, one GEMM, into step-major order
     np.add((x2 @ W_all.T).reshape(T, B, 3, H).transpose(0, 2, 1, 3), bias[:, None], out=gates)
-    h_seq = np.zeros((T, B, H), x.dtype)
-    q_seq = np.zeros((T, B, H), x.dtype)
+    h_all = batch.empty((T + 1, B, H), x.dtype)
+    h_all[0] = h0
+    h_seq = h_all[1:]  # the state after each step
+    q_seq = batch.empty((T, B, H), x.dtype)
     rec = np.empty((B, 2 * H), x.dtype)
     tmp0_buf = np.empty((B, H), x.dtype)
     # the same product, (pre-activation, row, unit) like gates[t]
     rec_t = rec.reshape(B, 2, H).transpose(1, 0, 2)
     h_prev = h0
     viewed = None  # how many rows the views of the buffers cover
+    recurrent = bool(h0.any())  # False: the first step skips the product with a zero initial state
     with np.errstate(over="ignore"):  # e^{-a} = inf inside σ gives exactly 0
-        for t, live in enumerate(batch.active):  # live: rows still running
+        for live, pre, q, h in batch.steps(gates, q_seq, h_seq):  # live: rows still running
             if live != viewed:  # first step, or the number of running rows changed
                 viewed = live
                 h_prev = h_prev[:live]
                 rec_live, rec_live_t = rec[:live], rec_t[:, :live]
                 tmp0 = tmp0_buf[:live]
-            pre = gates[t, :, :live]
             n, z, r = pre
-            np.matmul(h_prev, U_allT, out=rec_live)
-            pre[1:] += rec_live_t
+            if recurrent:
+                np.matmul(h_prev, U_allT, out=rec_live)
+                pre[1:] += rec_live_t
             blk = pre[1:]  # z, r = sigmoid(·) from −a
             np.exp(blk, out=blk)
             blk += 1
             np.reciprocal(blk, out=blk)
             # q = r * h_prev
-            q = q_seq[t, :live]
             np.multiply(h_prev, r, out=q)
             # n = tanh(W_n @ x + U_n @ q + b_n)
             np.matmul(q, U_n.T, out=tmp0)
             n += tmp0
             np.tanh(n, out=n)
             # h = (1 - z) * n + z * h_prev
-            h = h_seq[t, :live]
             np.subtract(h_prev, n, out=h)
             h *= z
             h += n
             h_prev = h
+            recurrent = True
     cache = {
         "cell": CELL,
         "x": x,
         "H": H,
         "batch": batch,
         "gates": gates,
-        "h0": h0,
-        "h_seq": h_seq,
+        "h_all": h_all,
         "q_seq": q_seq,
         "U_all": U_all,
         "h_T": batch.unsort(batch.final(h_seq, h0), 0),
@@ -129,79 +130,81 @@ def backward(params, cache, dh_seq, dh_T=None):
         {"dh_T": dh_T},
         params,
         PARAM_SHAPES,
-        ("x", "H", "batch", "gates", "h0", "h_seq", "q_seq", "U_all"),
+        ("x", "H", "batch", "gates", "h_all", "q_seq", "U_all"),
     )
-    x, H, batch, gates, h0, h_seq, q_seq, U_all = (
+    x, H, batch, gates, h_all, q_seq, U_all = (
         cache["x"],
         cache["H"],
         cache["batch"],
         cache["gates"],
-        cache["h0"],
-        cache["h_seq"],
+        cache["h_all"],
         cache["q_seq"],
         cache["U_all"],
     )
     T, B, D = x.shape
+    h_seq = h_all[1:]
+    h0 = h_all[0]
     U_n = params["U_n"]
-    # factors of forward values, all steps at once: the recursion multiplies by them
-    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step starts from
-    tmp_all0 = np.empty((T, B, H), x.dtype)
-    d_a_n_dh = np.empty((T, B, H), x.dtype)
-    d_a_z_dh = np.empty((T, B, H), x.dtype)
-    d_a_r_dq = np.empty((T, B, H), x.dtype)
-    # d_a_n_dh = (1 − z) ⊙ (1 − n²): the factor of δh in δa_n
-    np.subtract(1, gates[:, 1], out=d_a_n_dh)
-    np.square(gates[:, 0], out=tmp_all0)
-    np.subtract(1, tmp_all0, out=tmp_all0)
-    d_a_n_dh *= tmp_all0
-    # d_a_z_dh = z ⊙ (1 − z) ⊙ (h_prev − n): the factor of δh in δa_z
-    np.subtract(1, gates[:, 1], out=d_a_z_dh)
-    np.subtract(h_prev_seq, gates[:, 0], out=tmp_all0)
-    d_a_z_dh *= tmp_all0
-    d_a_z_dh *= gates[:, 1]
-    # d_a_r_dq = h_prev ⊙ r ⊙ (1 − r): the factor of δq in δa_r
-    np.subtract(1, gates[:, 2], out=d_a_r_dq)
-    d_a_r_dq *= h_prev_seq
-    d_a_r_dq *= gates[:, 2]
     # δ of the pre-activations, written by each step into its rows of d_pre_seq (T, B, 3 * H) for
     #   the recurrent product and the weight gradients after the loop
-    d_pre_seq = np.zeros((T, B, 3 * H), x.dtype)
+    d_pre_seq = np.empty((T, B, 3 * H), x.dtype)
+    # (T, 3, B, H) like gates: each pre-activation's δ a (B, H) block of its step
+    d_pre_all = d_pre_seq.reshape(T, B, 3, H).transpose(0, 2, 1, 3)
+    # factors of forward values, all steps at once: the recursion multiplies by them
+    tmp_all0 = np.empty((T, B, H), x.dtype)
+    # the factor of δh in δa_n, in its column of d_pre_seq: the step multiplies it by δh in place
+    np.subtract(1, gates[:, 1], out=d_pre_all[:, 0])
+    np.square(gates[:, 0], out=tmp_all0)
+    np.subtract(1, tmp_all0, out=tmp_all0)
+    d_pre_all[:, 0] *= tmp_all0
+    # the factor of δh in δa_z, in its column of d_pre_seq: the step multiplies it by δh in place
+    np.subtract(1, gates[:, 1], out=d_pre_all[:, 1])
+    np.subtract(h_all[:-1], gates[:, 0], out=tmp_all0)
+    d_pre_all[:, 1] *= tmp_all0
+    d_pre_all[:, 1] *= gates[:, 1]
+    # the factor of δq in δa_r, in its column of d_pre_seq: the step multiplies it by δq in place
+    np.subtract(1, gates[:, 2], out=d_pre_all[:, 2])
+    d_pre_all[:, 2] *= h_all[:-1]
+    d_pre_all[:, 2] *= gates[:, 2]
     d_h_buf = np.empty((B, H), x.dtype)
     d_q_buf = np.empty((B, H), x.dtype)
     tmp0_buf = np.empty((B, H), x.dtype)
     viewed = None  # how many rows the views of the buffers cover
-    for t in reversed(range(T)):
-        live = batch.active[t]  # rows still running
+    # last step first
+    steps = batch.steps(d_pre_seq, dh_seq, d_pre_all, gates[:, 2], gates[:, 1], reverse=True)
+    for live, d_rows, dl_dh, d_pre, r, z in steps:
         if live != viewed:  # first step, or the number of running rows changed
             viewed = live
             d_h, d_q, tmp0 = d_h_buf[:live], d_q_buf[:live], tmp0_buf[:live]
             d_h_next = d_h_carry[:live]
-        d_rows = d_pre_seq[t, :live]
-        r = gates[t, 2, :live]
-        z = gates[t, 1, :live]
         # δh = ∂ℓ/∂h + δh_next
-        np.add(d_h_next, dh_seq[t, :live], out=d_h)
+        np.add(d_h_next, dl_dh, out=d_h)
         # δa_n = δh ⊙ (1 − z) ⊙ (1 − n²)
-        np.multiply(d_h, d_a_n_dh[t, :live], out=d_rows[:, :H])
+        d_pre[0] *= d_h
         # δq = U_nᵀ δa_n
-        np.matmul(d_rows[:, :H], U_n, out=d_q)
+        np.matmul(d_pre[0], U_n, out=d_q)
         # δa_z = δh ⊙ z ⊙ (1 − z) ⊙ (h_prev − n)
-        np.multiply(d_h, d_a_z_dh[t, :live], out=d_rows[:, H:2 * H])
+        d_pre[1] *= d_h
         # δa_r = δq ⊙ h_prev ⊙ r ⊙ (1 − r)
-        np.multiply(d_q, d_a_r_dq[t, :live], out=d_rows[:, 2 * H:])
+        d_pre[2] *= d_q
         # δh_prev = δh ⊙ z + δq ⊙ r + U_rᵀ δa_r + U_zᵀ δa_z, handed to step t − 1
         np.matmul(d_rows[:, H:], U_all, out=d_h_next)
         np.multiply(d_h, z, out=tmp0)
         d_h_next += tmp0
         np.multiply(d_q, r, out=tmp0)
         d_h_next += tmp0
+    # rows of sequences that have ended hold no δ: zero them for the sums below
+    batch.clear(d_pre_seq)
     # sums over time and batch, one GEMM per group of weights that share a source:
     # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
     d_all = d_pre_seq.reshape(T * B, 3 * H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2
     d_x = d_all @ np.concatenate([params["W_n"], params["W_z"], params["W_r"]])
-    d_U_all = d_all[:, H:].T @ h_prev_seq.reshape(T * B, H)
+    # steps 1… start from the h of the step before
+    d_U_all = d_all[B:, H:].T @ h_seq[:-1].reshape((T - 1) * B, H)
+    if h0.any():  # step 0 starts from h0: zeros unless given
+        d_U_all += d_all[:B, H:].T @ h0
     d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
     return {
         "W_r": d_W_all[2 * H:3 * H],

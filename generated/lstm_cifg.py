@@ -65,57 +65,58 @@ def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
     W_all[:2 * H] *= -1  # o f: −a, so that sigmoid needs no negation per step
     # the input projections of all steps, one GEMM, into step-major order
     np.add((x2 @ W_all.T).reshape(T, B, 3, H).transpose(0, 2, 1, 3), bias[:, None], out=gates)
-    h_seq = np.zeros((T, B, H), x.dtype)
-    c_seq = np.zeros((T, B, H), x.dtype)
-    i_seq = np.zeros((T, B, H), x.dtype)
-    tanh_c_seq = np.zeros((T, B, H), x.dtype)
+    h_all = batch.empty((T + 1, B, H), x.dtype)
+    h_all[0] = h0
+    h_seq = h_all[1:]  # the state after each step
+    c_all = batch.empty((T + 1, B, H), x.dtype)
+    c_all[0] = c0
+    c_seq = c_all[1:]  # the state after each step
+    i_seq = batch.empty((T, B, H), x.dtype)
+    tanh_c_seq = batch.empty((T, B, H), x.dtype)
     rec = np.empty((B, 3 * H), x.dtype)
     tmp0_buf = np.empty((B, H), x.dtype)
     # the same product, (pre-activation, row, unit) like gates[t]
     rec_t = rec.reshape(B, 3, H).transpose(1, 0, 2)
     h_prev, c_prev = h0, c0
     viewed = None  # how many rows the views of the buffers cover
+    recurrent = bool(h0.any())  # False: the first step skips the product with a zero initial state
     with np.errstate(over="ignore"):  # e^{-a} = inf inside σ gives exactly 0
-        for t, live in enumerate(batch.active):  # live: rows still running
+        # live: rows still running
+        for live, pre, i, c, tanh_c, h in batch.steps(gates, i_seq, c_seq, tanh_c_seq, h_seq):
             if live != viewed:  # first step, or the number of running rows changed
                 viewed = live
                 h_prev, c_prev = h_prev[:live], c_prev[:live]
                 rec_live, rec_live_t = rec[:live], rec_t[:, :live]
                 tmp0 = tmp0_buf[:live]
-            pre = gates[t, :, :live]
             o, f, g = pre
-            np.matmul(h_prev, U_allT, out=rec_live)
-            pre += rec_live_t
+            if recurrent:
+                np.matmul(h_prev, U_allT, out=rec_live)
+                pre += rec_live_t
             blk = pre[:2]  # o, f = sigmoid(·) from −a
             np.exp(blk, out=blk)
             blk += 1
             np.reciprocal(blk, out=blk)
-            blk = pre[2:]  # g = tanh(·)
-            np.tanh(blk, out=blk)
+            # g = tanh(·)
+            np.tanh(g, out=g)
             # i = 1 - f
-            i = i_seq[t, :live]
             np.subtract(1, f, out=i)
             # c = f * c_prev + i * g
-            c = c_seq[t, :live]
             np.multiply(c_prev, f, out=c)
             np.multiply(g, i, out=tmp0)
             c += tmp0
             # h = o * tanh(c)
-            tanh_c = tanh_c_seq[t, :live]
             np.tanh(c, out=tanh_c)
-            h = h_seq[t, :live]
             np.multiply(o, tanh_c, out=h)
             h_prev, c_prev = h, c
+            recurrent = True
     cache = {
         "cell": CELL,
         "x": x,
         "H": H,
         "batch": batch,
         "gates": gates,
-        "h0": h0,
-        "c0": c0,
-        "h_seq": h_seq,
-        "c_seq": c_seq,
+        "h_all": h_all,
+        "c_all": c_all,
         "i_seq": i_seq,
         "tanh_c_seq": tanh_c_seq,
         "U_all": U_all,
@@ -137,80 +138,83 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
         {"dh_T": dh_T, "dc_T": dc_T},
         params,
         PARAM_SHAPES,
-        ("x", "H", "batch", "gates", "h0", "c0", "h_seq", "c_seq", "i_seq", "tanh_c_seq", "U_all"),
+        ("x", "H", "batch", "gates", "h_all", "c_all", "i_seq", "tanh_c_seq", "U_all"),
     )
-    x, H, batch, gates, h0, c0, h_seq, c_seq, i_seq, tanh_c_seq, U_all = (
+    x, H, batch, gates, h_all, c_all, i_seq, tanh_c_seq, U_all = (
         cache["x"],
         cache["H"],
         cache["batch"],
         cache["gates"],
-        cache["h0"],
-        cache["c0"],
-        cache["h_seq"],
-        cache["c_seq"],
+        cache["h_all"],
+        cache["c_all"],
         cache["i_seq"],
         cache["tanh_c_seq"],
         cache["U_all"],
     )
     T, B, D = x.shape
-    # factors of forward values, all steps at once: the recursion multiplies by them
-    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step starts from
-    c_prev_seq = np.concatenate([c0[None], c_seq[:-1]])  # the state each step starts from
-    tmp_all0 = np.empty((T, B, H), x.dtype)
-    d_c_dh = np.empty((T, B, H), x.dtype)
-    d_a_o_dh = np.empty((T, B, H), x.dtype)
-    d_pre_dc = np.empty((T, B, 2, H), x.dtype)
-    # d_c_dh = o ⊙ (1 − tanh²(c)): the factor of δh in δc
-    np.square(tanh_c_seq, out=d_c_dh)
-    np.subtract(1, d_c_dh, out=d_c_dh)
-    d_c_dh *= gates[:, 0]
-    # d_a_o_dh = o ⊙ tanh(c) ⊙ (1 − o): the factor of δh in δa_o
-    np.subtract(1, gates[:, 0], out=d_a_o_dh)
-    d_a_o_dh *= gates[:, 0]
-    d_a_o_dh *= tanh_c_seq
-    # d_pre_dc: the factors of δc in the δ of f g
-    np.subtract(1, gates[:, 1], out=d_pre_dc[:, :, 0])
-    np.subtract(c_prev_seq, gates[:, 2], out=tmp_all0)
-    d_pre_dc[:, :, 0] *= tmp_all0
-    d_pre_dc[:, :, 0] *= gates[:, 1]
-    np.square(gates[:, 2], out=d_pre_dc[:, :, 1])
-    np.subtract(1, d_pre_dc[:, :, 1], out=d_pre_dc[:, :, 1])
-    d_pre_dc[:, :, 1] *= i_seq
+    h_seq = h_all[1:]
+    h0 = h_all[0]
     # δ of the pre-activations, written by each step into its rows of d_pre_seq (T, B, 3 * H) for
     #   the recurrent product and the weight gradients after the loop
-    d_pre_seq = np.zeros((T, B, 3 * H), x.dtype)
+    d_pre_seq = np.empty((T, B, 3 * H), x.dtype)
+    # (T, 3, B, H) like gates: each pre-activation's δ a (B, H) block of its step
+    d_pre_all = d_pre_seq.reshape(T, B, 3, H).transpose(0, 2, 1, 3)
+    # factors of forward values, all steps at once: the recursion multiplies by them
+    tmp_all0 = np.empty((T, B, H), x.dtype)
+    d_c_dh_seq = np.empty((T, B, H), x.dtype)
+    # d_c_dh = o ⊙ (1 − tanh²(c)): the factor of δh in δc
+    np.square(tanh_c_seq, out=d_c_dh_seq)
+    np.subtract(1, d_c_dh_seq, out=d_c_dh_seq)
+    d_c_dh_seq *= gates[:, 0]
+    # the factor of δh in δa_o, in its column of d_pre_seq: the step multiplies it by δh in place
+    np.subtract(1, gates[:, 0], out=d_pre_all[:, 0])
+    d_pre_all[:, 0] *= gates[:, 0]
+    d_pre_all[:, 0] *= tanh_c_seq
+    # the factors of δc in δa_f, δa_g, in their columns of d_pre_seq: the step multiplies them by δc
+    #   in place
+    np.subtract(1, gates[:, 1], out=d_pre_all[:, 1])
+    np.subtract(c_all[:-1], gates[:, 2], out=tmp_all0)
+    d_pre_all[:, 1] *= tmp_all0
+    d_pre_all[:, 1] *= gates[:, 1]
+    np.square(gates[:, 2], out=d_pre_all[:, 2])
+    np.subtract(1, d_pre_all[:, 2], out=d_pre_all[:, 2])
+    d_pre_all[:, 2] *= i_seq
     d_h_buf = np.empty((B, H), x.dtype)
     d_c_buf = np.empty((B, H), x.dtype)
     viewed = None  # how many rows the views of the buffers cover
-    for t in reversed(range(T)):
-        live = batch.active[t]  # rows still running
+    # last step first
+    steps = batch.steps(d_pre_seq, dh_seq, d_c_dh_seq, d_pre_all, gates[:, 1], reverse=True)
+    for live, d_rows, dl_dh, d_c_dh, d_pre, f in steps:
         if live != viewed:  # first step, or the number of running rows changed
             viewed = live
             d_h, d_c = d_h_buf[:live], d_c_buf[:live]
             d_h_next, d_c_next = d_h_carry[:live], d_c_carry[:live]
-        d_rows = d_pre_seq[t, :live]
-        f = gates[t, 1, :live]
         # δh = ∂ℓ/∂h + δh_next
-        np.add(d_h_next, dh_seq[t, :live], out=d_h)
+        np.add(d_h_next, dl_dh, out=d_h)
         # δc = δh ⊙ o ⊙ (1 − tanh²(c)) + δc_next
-        np.multiply(d_h, d_c_dh[t, :live], out=d_c)
+        np.multiply(d_h, d_c_dh, out=d_c)
         d_c += d_c_next
         # δa_o = δh ⊙ o ⊙ tanh(c) ⊙ (1 − o)
-        np.multiply(d_h, d_a_o_dh[t, :live], out=d_rows[:, :H])
+        d_pre[0] *= d_h
         # δa_f = δc ⊙ f ⊙ (1 − f) ⊙ (c_prev − g)
         # δa_g = δc ⊙ i ⊙ (1 − g²)
-        np.multiply(d_c[:, None], d_pre_dc[t, :live], out=d_rows.reshape(live, 3, H)[:, 1:3])
+        d_pre[1:] *= d_c
         # δh_prev = U_fᵀ δa_f + U_gᵀ δa_g + U_oᵀ δa_o, handed to step t − 1
         np.matmul(d_rows, U_all, out=d_h_next)
         # δc_prev = δc ⊙ f, handed to step t − 1
         np.multiply(d_c, f, out=d_c_next)
+    # rows of sequences that have ended hold no δ: zero them for the sums below
+    batch.clear(d_pre_seq)
     # sums over time and batch, one GEMM per group of weights that share a source:
     # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
     d_all = d_pre_seq.reshape(T * B, 3 * H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2
     d_x = d_all @ np.concatenate([params["W_o"], params["W_f"], params["W_g"]])
-    d_U_all = d_all.T @ h_prev_seq.reshape(T * B, H)
+    # steps 1… start from the h of the step before
+    d_U_all = d_all[B:].T @ h_seq[:-1].reshape((T - 1) * B, H)
+    if h0.any():  # step 0 starts from h0: zeros unless given
+        d_U_all += d_all[:B].T @ h0
     d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
     return {
         "W_f": d_W_all[H:2 * H],

@@ -45,28 +45,27 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
     gates = np.empty((T, 1, B, H), x.dtype)
     bias = np.array([params["b_h"] + params["bh_h"]])  # one row per pre-activation
     W_all = params["W_h"]  # rows: h
-    # the input projections of all steps, one GEMM, into step-major order
-    np.add((x2 @ W_all.T).reshape(T, B, 1, H).transpose(0, 2, 1, 3), bias[:, None], out=gates)
+    # the input projections of all steps, one GEMM straight into gates
+    np.matmul(x2, W_all.T, out=gates.reshape(T * B, H))
+    gates += bias
     rec = np.empty((B, H), x.dtype)
-    # the same product, (pre-activation, row, unit) like gates[t]
-    rec_t = rec.reshape(B, 1, H).transpose(1, 0, 2)
     h_prev = h0
     viewed = None  # how many rows the views of the buffers cover
-    for t, live in enumerate(batch.active):  # live: rows still running
+    recurrent = bool(h0.any())  # False: the first step skips the product with a zero initial state
+    for live, h in batch.steps(gates[:, 0]):  # live: rows still running
         if live != viewed:  # first step, or the number of running rows changed
             viewed = live
             h_prev = h_prev[:live]
-            rec_live, rec_live_t = rec[:live], rec_t[:, :live]
-        pre = gates[t, :, :live]
-        h = pre[0]
-        np.matmul(h_prev, U_allT, out=rec_live)
-        pre += rec_live_t
-        blk = pre  # h = tanh(·)
-        np.tanh(blk, out=blk)
+            rec_live = rec[:live]
+        if recurrent:
+            np.matmul(h_prev, U_allT, out=rec_live)
+            h += rec_live
+        # h = tanh(·)
+        np.tanh(h, out=h)
         h_prev = h
-        if live < B:
-            gates[t, 0, live:] = 0
+        recurrent = True
     h_seq = gates[:, 0]
+    batch.clear(gates[:, 0])
     cache = {
         "cell": CELL,
         "x": x,
@@ -103,38 +102,38 @@ def backward(params, cache, dh_seq, dh_T=None):
         cache["U_all"],
     )
     T, B, D = x.shape
-    h_seq = gates[:, 0]
-    # factors of forward values, all steps at once: the recursion multiplies by them
-    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step starts from
-    d_a_h_dh = np.empty((T, B, H), x.dtype)
-    # d_a_h_dh = 1 − h²: the factor of δh in δa_h
-    np.square(gates[:, 0], out=d_a_h_dh)
-    np.subtract(1, d_a_h_dh, out=d_a_h_dh)
     # δ of the pre-activations, written by each step into its rows of d_pre_seq (T, B, H) for the
     #   recurrent product and the weight gradients after the loop
-    d_pre_seq = np.zeros((T, B, H), x.dtype)
+    d_pre_seq = np.empty((T, B, H), x.dtype)
+    # factors of forward values, all steps at once: the recursion multiplies by them
+    # the factor of δh in δa_h, in its column of d_pre_seq: the step multiplies it by δh in place
+    np.square(gates[:, 0], out=d_pre_seq)
+    np.subtract(1, d_pre_seq, out=d_pre_seq)
     d_h_buf = np.empty((B, H), x.dtype)
     viewed = None  # how many rows the views of the buffers cover
-    for t in reversed(range(T)):
-        live = batch.active[t]  # rows still running
+    for live, d_rows, dl_dh in batch.steps(d_pre_seq, dh_seq, reverse=True):  # last step first
         if live != viewed:  # first step, or the number of running rows changed
             viewed = live
             d_h = d_h_buf[:live]
             d_h_next = d_h_carry[:live]
-        d_rows = d_pre_seq[t, :live]
         # δh = ∂ℓ/∂h + δh_next
-        np.add(d_h_next, dh_seq[t, :live], out=d_h)
+        np.add(d_h_next, dl_dh, out=d_h)
         # δa_h = δh ⊙ (1 − h²)
-        np.multiply(d_h, d_a_h_dh[t, :live], out=d_rows)
+        d_rows *= d_h
         # δh_prev = U_hᵀ δa_h, handed to step t − 1
         np.matmul(d_rows, U_all, out=d_h_next)
+    # rows of sequences that have ended hold no δ: zero them for the sums below
+    batch.clear(d_pre_seq)
     # sums over time and batch, one GEMM per group of weights that share a source:
     # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
     d_all = d_pre_seq.reshape(T * B, H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2
     d_x = d_all @ params["W_h"]
-    d_U_all = d_all.T @ h_prev_seq.reshape(T * B, H)
+    # steps 1… start from the h of the step before
+    d_U_all = d_all[B:].T @ gates[:-1, 0].reshape((T - 1) * B, H)
+    if h0.any():  # step 0 starts from h0: zeros unless given
+        d_U_all += d_all[:B].T @ h0
     d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
     return {
         "W_h": d_W_all[:H],

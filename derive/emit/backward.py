@@ -1,11 +1,13 @@
 """The backward pass of a kernel, printed from the pivot form of its derivation (:mod:`derive.derivation.factored`).
 
 Before the recursion, every factor of forward values that multiplies a pivot is computed for all steps
-at once, in ``(T, B, H)`` arrays (``d_c_dh``: the factor of δh in δc). Each step then adds the loss
-gradient to the carries, forms the other pivots with one product per term, writes the δ of the
-pre-activations straight into the rows of ``d_pre_seq`` (neighbouring columns with the same pivot in one
-call), and hands the carries to step t − 1. The weight gradients are GEMMs over ``d_pre_seq`` after the
-loop (:class:`~derive.emit.kernel.KernelBuilder`).
+at once (``d_c_dh_seq``: the factor of δh in δc). A pre-activation whose δ is one pivot times a factor
+gets that factor in its own columns of ``d_pre_seq``, which the step then multiplies in place by the
+pivot (neighbouring columns with the same pivot in one call); other factors get (T, B, H) arrays. Each
+step adds the loss gradient to the carries, forms the other pivots with one product per term, writes
+the δ of every pre-activation into its columns of the step's rows, and hands the carries to step t − 1.
+The loop runs over the steps' blocks of every array it reads (``batch.steps``), last step first. The
+weight gradients are GEMMs over ``d_pre_seq`` after the loop (:class:`~derive.emit.kernel.KernelBuilder`).
 """
 
 from __future__ import annotations
@@ -17,8 +19,21 @@ from derive.derivation.bptt import Derivation, Linear
 from derive.derivation.factored import Combination
 
 from .elementwise import Lowering, Temps, call
-from .layout import Layout, columns, times_h
-from .program import Alloc, Bind, Block, Comment, Expression, Gemm, Statement, Update, copy, reads
+from .layout import Layout, columns, rows, times_h
+from .program import (
+    Alloc,
+    Bind,
+    Block,
+    Call,
+    Comment,
+    Expression,
+    For,
+    Gemm,
+    Statement,
+    Update,
+    copy,
+    reads,
+)
 from .unicode import UnicodePrinter
 
 
@@ -34,11 +49,18 @@ def prev_sequence(state: str) -> Bind:
                 "the state each step starts from")
 
 
-class BackwardBuilder:
-    """The statements of ``backward`` between the checks and the weight gradients."""
+def prev_values(state: str, carried: list[str]) -> str:
+    """The (T, B, H) array of what each step starts from: a view of ``{state}_all`` for a carried state,
+    else the concatenation :func:`prev_sequence` names."""
+    return f"{state}_all[:-1]" if state in carried else f"{state}_prev_seq"
 
-    def __init__(self, d: Derivation, layout: Layout):
-        self.d, self.L, self.P, self.cell = d, layout, layout.width, d.cell
+
+class BackwardBuilder:
+    """The statements of ``backward`` between the checks and the weight gradients; ``carried`` are the
+    states whose values the forward pass stored with their initial value, (T + 1, B, H)."""
+
+    def __init__(self, d: Derivation, layout: Layout, carried: list[str]):
+        self.d, self.L, self.P, self.cell, self.carried = d, layout, layout.width, d.cell, carried
         self.math = UnicodePrinter(d)
         self.f = factored.factor(d)
         self.temps, self.whole = Temps(), Temps("tmp_all")
@@ -46,15 +68,19 @@ class BackwardBuilder:
         self.before: list[Statement] = []  # the factors, all steps at once
         self.allocs: list[Statement] = []
         self.names: set[str] = set()
-        self.prev_states: list[str] = []  # states whose value at t − 1 is read for all steps
+        self.prev_states: list[str] = []  # states whose values at t − 1 are concatenated for all steps
         self.pending: list[Combination] = []  # δ of pre-activations not yet written into d_rows
+        self.blocks: dict[str, str] = {"d_rows": "d_pre_seq"}  # a step's block -> the array of all steps
 
     # --- names -----------------------------------------------------------------------------
 
     def pivot(self, s: sympy.Symbol) -> str:
-        """Where a step keeps a pivot: the loss gradient's row, a carry or a buffer."""
+        """Where a step keeps a pivot: its block of the loss gradient, a carry or a buffer."""
         var = self.d.vars[s]
-        return f"d{var.of.name}_seq[t, :live]" if var.kind == "loss" else s.name
+        if var.kind != "loss":
+            return s.name
+        self.blocks[f"dl_d{var.of.name}"] = f"d{var.of.name}_seq"
+        return f"dl_d{var.of.name}"
 
     def base(self, s: sympy.Symbol) -> str:
         """``c`` for δc, ``a_o`` for δa_o, ``h_prev`` for δh_prev: the name inside factor names."""
@@ -68,28 +94,25 @@ class BackwardBuilder:
         if var.kind == "param":
             return s.name
         if var.kind == "adjoint" and var.of.kind == "preact":
-            return f"d_pre4[:, :, {self.L.column(self.d.sym(var.of.name)).index}]"
+            return self.column(self.L.column(self.d.sym(var.of.name)).index)
         if var.kind == "prev":
-            if var.of.name not in self.prev_states:
-                self.prev_states.append(var.of.name)
-            return f"{var.of.name}_prev_seq"
+            state = var.of.name
+            if state not in self.carried and state not in self.prev_states:
+                self.prev_states.append(state)
+            return prev_values(state, self.carried)
         column = self.L.holding(s, var.kind)
         return f"gates[:, {column.index}]" if column else f"{s.name}_seq"
 
-    def step_views(self, used: set[str]) -> list[Statement]:
-        """Bindings of the forward values the step reads: slabs of ``gates``, stored and previous values."""
-        body: list[Statement] = []
+    def step_views(self, used: set[str]) -> None:
+        """The forward values the step reads (slabs of ``gates``, stored and previous values) as blocks the
+        loop hands it."""
         for s, var in self.d.vars.items():
-            if s.name not in used or var.kind not in ("node", "preact", "aux", "prev") or var.step:
-                continue
-            column = self.L.holding(s, var.kind)
-            if var.kind == "prev":
-                state = var.of.name
-                value = f"{state}_seq[t - 1, :live] if t else {state}0[:live]"
-            else:
-                value = f"gates[t, {column.index}, :live]" if column else f"{s.name}_seq[t, :live]"
-            body.append(Bind((s.name,), (value,)))
-        return body
+            if s.name in used and var.kind in ("node", "preact", "aux", "prev") and not var.step:
+                self.blocks[s.name] = self.whole_name(s)
+
+    def column(self, index: int) -> str:
+        """A pre-activation's δ for all steps: its (T, B, H) column of d_pre_seq."""
+        return "d_pre_seq" if self.P == 1 else f"d_pre_all[:, {index}]"
 
     def factor_text(self, factor: sympy.Expr, name: str, what: str) -> str | None:
         """A step's text for a factor: None for 1, a literal, a forward value, or the row of a new
@@ -101,9 +124,11 @@ class BackwardBuilder:
         if factor.is_Symbol:
             return factor.name  # bound by the step's views
         name = self.unique(name)
-        self.allocs.append(Alloc(name, ("T", "B", "H")))
-        self.before += [Comment(f"{name} = {self.math.doprint(factor)}: {what}"), *self.lowering.assign(factor, name)]
-        return f"{name}[t, :live]"
+        self.allocs.append(Alloc(f"{name}_seq", ("T", "B", "H")))
+        self.before += [Comment(f"{name} = {self.math.doprint(factor)}: {what}"),
+                        *self.lowering.assign(factor, f"{name}_seq")]
+        self.blocks[name] = f"{name}_seq"
+        return name
 
     def unique(self, name: str) -> str:
         k, found = 1, name
@@ -117,10 +142,17 @@ class BackwardBuilder:
         return f"{self.math.doprint(c.target)} = {self.math.sum(c.expr, c.linear)}"
 
     def preact_rows(self, preact: sympy.Symbol) -> str:
-        """A pre-activation's δ in the step's rows of d_pre_seq."""
-        index = self.L.column(preact).index
-        cols = columns(index, index + 1, self.P)
-        return f"d_rows[:, {cols}]" if cols else "d_rows"
+        """A pre-activation's δ in the step: its (B, H) block of d_pre."""
+        return self.pre_blocks(self.L.column(preact).index, self.L.column(preact).index + 1)
+
+    def pre_blocks(self, lo: int, hi: int) -> str:
+        """The δ of the pre-activations [lo, hi) in the step: ``d_pre[lo:hi]`` of its (P, B, H) blocks."""
+        if self.P == 1:
+            return "d_rows"
+        self.blocks["d_pre"] = "d_pre_all"
+        if (lo, hi) == (0, self.P):
+            return "d_pre"
+        return f"d_pre[{lo}]" if hi == lo + 1 else f"d_pre[{rows(lo, hi, self.P)}]"
 
     # --- combinations ----------------------------------------------------------------------
 
@@ -190,19 +222,20 @@ class BackwardBuilder:
     def _write(self, run: list[Combination]) -> list[Statement]:
         comments = [Comment(self.formula(c)) for c in run]
         lo, hi = self._index(run[0]), self._index(run[-1]) + 1
-        if len(run) == 1:
-            c = run[0]
+        c, pivot = run[0], run[0].terms[0][0] if run[0].terms else None
+        if len(run) == 1 and not (len(c.terms) == 1 and _compound(c.terms[0][1])):
             return [*comments, *self.combine(c, self.preact_rows(self.d.sym(self.d.vars[c.target].of.name)))]
-        pivot = run[0].terms[0][0]
-        nodes = " ".join(self.L.columns[k].preact.node for k in range(lo, hi))
-        name = self.unique(f"d_pre_d{self.base(pivot)}")
-        self.allocs.append(Alloc(name, ("T", "B", str(hi - lo), "H")))
-        self.before.append(Comment(f"{name}: the factors of {self.math.doprint(pivot)} in the δ of {nodes}"))
+        deltas = ", ".join(self.math.doprint(c.target) for c in run)
+        pivot_text = self.math.doprint(pivot)
+        self.before.append(Comment(
+            f"the factor of {pivot_text} in {deltas}, in its column of d_pre_seq: the step multiplies it by "
+            f"{pivot_text} in place" if len(run) == 1 else
+            f"the factors of {pivot_text} in {deltas}, in their columns of d_pre_seq: the step multiplies "
+            f"them by {pivot_text} in place"))
         for j, c in enumerate(run):
-            self.before += self.lowering.assign(c.terms[0][1], f"{name}[:, :, {j}]")
-        cols = "" if (lo, hi) == (0, self.P) else f"[:, {lo}:{hi}]"
-        return [*comments, call("multiply", f"{self.pivot(pivot)}[:, None]", f"{name}[t, :live]",
-                                f"d_rows.reshape(live, {self.P}, H){cols}")]
+            self.before += self.lowering.assign(c.terms[0][1], self.column(lo + j))
+        blocks = self.pre_blocks(lo, hi)
+        return [*comments, call("multiply", blocks, self.pivot(pivot), blocks)]
 
     # --- the step ----------------------------------------------------------------------------
 
@@ -256,15 +289,12 @@ class BackwardBuilder:
             body += [Comment(f"{self.math.doprint(a.target)} = Σ_t Σ_rows {self.math.doprint(a.expr)}"),
                      *self.lowering.assign(a.expr, tmp), Bind((a.target.name,), (f"{tmp}.sum(axis=(0, 1))",))]
             self.whole.give(tmp)
-        if body:
-            body.insert(0, Bind(("d_pre4",), (f"d_pre_seq.reshape(T, B, {self.P}, H)",)))
         return body
 
     def working_memory(self) -> int:
         """How many (T, B, H) arrays the pass allocates before its loop (factors, the states each step
         starts from, scratch, the δ of the pre-activations), after :meth:`loop` has built it."""
-        factors = sum(int(a.dims[2]) if len(a.dims) == 4 else 1 for a in self.allocs)
-        return factors + len(self.prev_states) + len(self.whole.names()) + self.P
+        return len(self.allocs) + len(self.prev_states) + len(self.whole.names()) + self.P
 
     def loop(self) -> list[Statement]:
         """Everything from the factors to the end of the loop, and the vectors' gradients after it."""
@@ -273,24 +303,36 @@ class BackwardBuilder:
         pivots = [c.target.name for c in self.f.steps if c.target in self.f.pivots]
         rows_of = [*pivots, *self.temps.names()]
         carries = tuple(f"d_{s}_next" for s in self.cell.states)
-        used = reads(step)
-        rows = [*([Bind(tuple(rows_of), tuple(f"{b}_buf[:live]" for b in rows_of))] if rows_of else []),
+        self.step_views(reads(step))
+        running = [*([Bind(tuple(rows_of), tuple(f"{b}_buf[:live]" for b in rows_of))] if rows_of else []),
                 Bind(carries, tuple(f"d_{s}_carry[:live]" for s in self.cell.states))]
-        views = [when_rows_change(rows), Bind(("d_rows",), ("d_pre_seq[t, :live]",)), *self.step_views(used)]
         prevs = [prev_sequence(s) for s in self.prev_states]
         wholes = [Alloc(n, ("T", "B", "H")) for n in self.whole.names()]
         factors = [Comment("factors of forward values, all steps at once: the recursion multiplies by them"),
                    *prevs, *wholes, *self.allocs, *self.before] if self.before else [*prevs, *wholes]
         vectors = [Bind((c.target.name,), ("np.zeros(H, x.dtype)",)) for c in self.f.vector_grads
                    if not self._after_loop(c)]
-        return [*factors,
-                Comment(f"δ of the pre-activations, written by each step into its rows of d_pre_seq (T, B, "
+        unwritten = any(not c.terms for c in self.f.steps if c.target not in self.f.pivots)
+        steps = Call("batch.steps", tuple(self.blocks.values()), (("reverse", "True"),))
+        columns = [Bind(("d_pre_all",), (f"d_pre_seq.reshape(T, B, {self.P}, H).transpose(0, 2, 1, 3)",),
+                        f"(T, {self.P}, B, H) like gates: each pre-activation's δ a (B, H) block of its step")]
+        if "d_pre_all" not in reads([*factors, *after]) and "d_pre" not in self.blocks:
+            columns = []
+        return [Comment(f"δ of the pre-activations, written by each step into its rows of d_pre_seq (T, B, "
                         f"{times_h(self.P)}) for the recurrent product and the weight gradients after the loop"),
-                Alloc("d_pre_seq", ("T", "B", times_h(self.P)), zeros=True),
+                Alloc("d_pre_seq", ("T", "B", times_h(self.P)), maker="np.zeros" if unwritten else "np.empty"),
+                *columns,
+                *factors,
                 *(Alloc(f"{n}_buf", ("B", "H")) for n in rows_of),
                 *vectors,
                 Bind(("viewed",), ("None",), "how many rows the views of the buffers cover"),
-                Block("for t in reversed(range(T))", (
-                    Bind(("live",), ("batch.active[t]",), "rows still running"), *views, *step)),
+                For(("live", *self.blocks), steps, (when_rows_change(running), *step), "last step first"),
+                Comment("rows of sequences that have ended hold no δ: zero them for the sums below"),
+                Expression(Call("batch.clear", ("d_pre_seq",))),
                 *after]
 
+
+
+def _compound(factor: sympy.Expr) -> bool:
+    """A factor that is neither a number nor one forward value: computed for all steps before the loop."""
+    return not (factor.is_Number or factor.is_Symbol)

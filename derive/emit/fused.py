@@ -227,6 +227,69 @@ class FusedStep:
                 *(["e_buf"] if self.has_elementwise_carry() else []), *self.vectors,
                 *(v.target.name for v in self.f.vector_grads)]
 
+    # --- whole sequences ----------------------------------------------------------------------
+
+    def _previous(self) -> str:
+        """Where the main state's values at step t − 1 start, row 0 (the initial state at step 0)."""
+        primary = self.L.primary
+        column = self.L.gate_column(primary)
+        before = (f"gates + (size_t)((t - 1) * {self.P} + {column.index}) * B * H" if column
+                  else f"{primary}_seq + (size_t)(t - 1) * B * H")
+        return f"t ? {before} : {primary}0"
+
+    def forward_loop(self) -> str:
+        """Every step of the forward pass in one call, the recurrent product computed here too: for small
+        batches, where a BLAS call per step costs more than the product itself."""
+        args = self.forward_args()
+        body = [f"const int N = {self.n_h} * H;  /* columns of the recurrent product */"] if self.n_h else []
+        body += ["for (int t = 0; t < T; t++) {", "    const int live = active[t];"]
+        if self.n_h:
+            body += [f"    const real *prev = {self._previous()};",
+                     "    for (int b = 0; b < live; b++) {  /* rec = prev @ UT, row by row */",
+                     "        real *r = rec + (size_t)b * N;",
+                     "        const real *p = prev + (size_t)b * H;",
+                     "        for (int k = 0; k < N; k++) r[k] = 0;",
+                     "        for (int j = 0; j < H; j++) {",
+                     "            const real v = p[j], *u = UT + (size_t)j * N;",
+                     "            #pragma omp simd",
+                     "            for (int k = 0; k < N; k++) r[k] += v * u[k];",
+                     "        }",
+                     "    }"]
+        body += [f"    NAME(forward_step)({', '.join(['t', 'live', 'B', 'H', *args])});", "}"]
+        return self._loop("forward_steps", [*args, *(["const real *UT"] if self.n_h else [])], body)
+
+    def backward_loop(self) -> str:
+        """Every step of the backward pass in one call, last step first, the main state's carry through the
+        recurrent product computed here too."""
+        args = self.backward_args()
+        primary = self.L.primary
+        body = [f"const int N = {self.n_h} * H;  /* rows of U read by the recurrent product */"] if self.n_h else []
+        body += ["for (int t = T - 1; t >= 0; t--) {", "    const int live = active[t];",
+                 f"    NAME(backward_step)({', '.join(['t', 'live', 'B', 'H', *args])});"]
+        if self.n_h:
+            lo, e = self.L.h_cols[0], self.has_elementwise_carry()
+            body += [f"    for (int b = 0; b < live; b++) {{  /* δ{primary}_prev = the recurrent columns' δ @ U"
+                     + (" + the elementwise part e */" if e else " */"),
+                     f"        const real *d = d_pre_seq + ((size_t)t * B + b) * {self.P} * H + {lo} * H;",
+                     f"        real *out = d_{primary}_carry + (size_t)b * H;",
+                     *(["        const real *e = e_buf + (size_t)b * H;"] if e else []),
+                     f"        for (int j = 0; j < H; j++) out[j] = {'e[j]' if e else '0'};",
+                     "        for (int m = 0; m < N; m++) {",
+                     "            const real v = d[m], *u = U + (size_t)m * H;",
+                     "            #pragma omp simd",
+                     "            for (int j = 0; j < H; j++) out[j] += v * u[j];",
+                     "        }",
+                     "    }"]
+        body.append("}")
+        return self._loop("backward_steps", [*args, *(["const real *U"] if self.n_h else [])], body)
+
+    @staticmethod
+    def _loop(name: str, args: list[str], body: list[str]) -> str:
+        params = ", ".join(["int T", "const int *active", "int B", "int H",
+                            *(a if a.startswith("const ") else f"real *{a}" for a in args)])
+        inner = "\n".join("    " + line for line in body)
+        return f"void NAME({name})({params}) {{\n{inner}\n}}\n"
+
     # --- the file ----------------------------------------------------------------------------
 
     def _function(self, name: str, args: list[str], rows: list[str], body: list[str]) -> str:
@@ -237,8 +300,9 @@ class FusedStep:
                 f"        #pragma omp simd\n        for (int j = 0; j < H; j++) {{\n{inner}\n        }}\n    }}\n}}\n")
 
     def source(self, origin: str) -> str:
-        """The C file: both functions, compiled once per precision; ``origin`` is the spec's file."""
-        return (f"/* {self.d.cell.title}: one step's elementwise work, forward and backward.\n"
+        """The C file: the step functions and the whole-sequence loops, compiled once per precision;
+        ``origin`` is the spec's file."""
+        return (f"/* {self.d.cell.title}: a step's elementwise work, forward and backward, and loops over all steps.\n"
                 f"   Generated from {origin} by `{REGENERATE}`; do not edit. */\n"
                 "#include <stddef.h>\n#include <tgmath.h>\n\n"
-                f"{self.forward()}\n{self.backward()}")
+                f"{self.forward()}\n{self.backward()}\n{self.forward_loop()}\n{self.backward_loop()}")

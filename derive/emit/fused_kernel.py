@@ -12,11 +12,10 @@ from __future__ import annotations
 from derive.cells.spec import PREV_SUFFIX
 from derive.derivation.bptt import Derivation
 
-from .backward import prev_sequence
 from .fused import FusedStep
 from .kernel import REGENERATE, KernelBuilder, module_constants, param
 from .layout import columns, times_h
-from .program import Alloc, Bind, Block, Comment, Expression, Gemm, Module, Statement, Ufunc
+from .program import Alloc, Bind, Block, Call, Comment, Expression, Gemm, Module, Statement, Ufunc
 
 LOADER = "from derive.runtime import check_backward, check_forward, compiled"
 
@@ -48,18 +47,28 @@ class FusedKernelBuilder(KernelBuilder):
         prev = f"{primary}{PREV_SUFFIX}"
         own = L.gate_column(primary)
         after = f"gates[t, {own.index}, :live]" if own else f"{primary}_seq[t, :live]"
-        body: list[Statement] = [*self._vector_copies(),
-                                 Bind(("step",), ('getattr(LIB, "forward_step_" + compiled.suffix(x.dtype))',)),
-                                 Bind(("pointers",), (self._pointers(self.step.forward_args()),)),
-                                 Bind((prev,), (f"{primary}0",))]
         step: list[Statement] = []
         if self.n_h:
             step.append(Gemm(f"{prev}[:live]", "U_allT", "rec[:live]"))
         step += [Expression("step(t, live, B, H, *pointers)"), Bind((prev,), (after,))]
-        output = L.gate_column(self.cell.output)
-        if output is not None:
-            step.append(Block("if live < B", (Bind((f"gates[t, {output.index}, live:]",), ("0",)),)))
-        return [*body, Block("for t, live in enumerate(batch.active)", tuple(step), "live: rows still running")]
+        loop = [self._function("forward_step"), Bind((prev,), (f"{primary}0",)),
+                Block("for t, live in enumerate(batch.active)", tuple(step), "live: rows still running")]
+        return [*self._vector_copies(), Bind(("pointers",), (self._pointers(self.step.forward_args()),)),
+                *self._small_or("forward_steps", "U_allT", loop)]
+
+    @staticmethod
+    def _function(name: str) -> Bind:
+        """``step = LIB.forward_step_f32``: a compiled function for the input's precision."""
+        return Bind((name.split("_")[-1],), (f'getattr(LIB, "{name}_" + compiled.suffix(x.dtype))',))
+
+    def _small_or(self, name: str, weights: str, loop: list[Statement]) -> list[Statement]:
+        """For a small recurrent product one call of the compiled loop over all steps (the products
+        included), else the loop in Python with a BLAS call per step."""
+        extra = [f"*compiled.pointers(FFI, x.dtype, {weights})"] if self.n_h else []
+        whole = Expression(Call("steps", ("T", "compiled.rows(FFI, batch.active)", "B", "H", "*pointers", *extra)))
+        return [Block(f"if compiled.small(B, H, {self.n_h})", (self._function(name), whole),
+                      "the whole loop in C, its products too"),
+                Block("else", tuple(loop))]
 
     def _vector_copies(self) -> list[Statement]:
         """The parameter vectors the compiled steps read, as contiguous arrays."""
@@ -74,9 +83,8 @@ class FusedKernelBuilder(KernelBuilder):
 
     # --- backward ----------------------------------------------------------------------------
 
-    def _backward_loop(self) -> list[Statement]:
+    def _backward_loop(self) -> tuple[list[Statement], set[str]]:
         step, L = self.step, self.L
-        prevs = [prev_sequence(self.d.vars[s].of.name) for s in self._prev_sources()]
         cols = columns(*L.h_cols, self.P)
         rows = f"d_pre_seq[t, :live, {cols}]" if cols else "d_pre_seq[t, :live]"
         carry = f"d_{L.primary}_carry"
@@ -86,12 +94,12 @@ class FusedKernelBuilder(KernelBuilder):
             loop.append(Gemm(rows, "U_all", f"{carry}[:live]"))
         if step.has_elementwise_carry():
             loop.append(Ufunc("add", (f"{carry}[:live]", "e_buf[:live]"), f"{carry}[:live]"))
-        return [*prevs, *self._vector_copies(),
+        return [*self._vector_copies(),
                 Bind(("dl_seq",), (f"np.ascontiguousarray(d{self.cell.output}_seq)",)),
                 Comment("δ of the pre-activations, written by the compiled step into d_pre_seq (T, B, P·H)"),
-                Alloc("d_pre_seq", ("T", "B", times_h(self.P)), zeros=True),
+                Alloc("d_pre_seq", ("T", "B", times_h(self.P)), maker="np.zeros"),
                 *([Alloc("e_buf", ("B", "H"))] if step.has_elementwise_carry() else []),
                 *(Bind((v.target.name,), ("np.zeros(H, x.dtype)",)) for v in step.f.vector_grads),
-                Bind(("step",), ('getattr(LIB, "backward_step_" + compiled.suffix(x.dtype))',)),
                 Bind(("pointers",), (self._pointers(step.backward_args()),)),
-                Block("for t in reversed(range(T))", tuple(loop))]
+                *self._small_or("backward_steps", "U_all",
+                                [self._function("backward_step"), Block("for t in reversed(range(T))", tuple(loop))])], set()

@@ -4,10 +4,13 @@ Layout (see :mod:`derive.emit.layout`): ``gates`` is step-major, ``(T, P, B, H)`
 pre-activations of a step are one contiguous block, every gate a contiguous ``(B, H)`` block in it, and
 neighbouring gates with the same activation are one ufunc call. The input projections of all steps are
 one GEMM before the loop, the recurrent projections one fused GEMM per step (with a contiguous Uᵀ whose
-sigmoid rows are negated once), the weight gradients one GEMM each after the loop. Elementwise work
-runs in preallocated buffers (:mod:`derive.emit.elementwise`); the backward pass is printed from the
-pivot form of the derivation (:mod:`derive.emit.backward`). Every statement of the backward pass
-follows a comment with the derived formula it computes.
+sigmoid rows are negated once; the first step skips it for a zero initial state), the weight gradients
+one GEMM each after the loop. A state stored for the backward pass is kept with its initial value,
+``(T + 1, B, H)``, so that what every step started from is a view. The loops run over the steps' blocks
+of the arrays they read (``batch.steps``: whole steps, or the rows still running when sequences have
+lengths). Elementwise work runs in preallocated buffers (:mod:`derive.emit.elementwise`); the backward
+pass is printed from the pivot form of the derivation (:mod:`derive.emit.backward`). Every statement of
+the backward pass follows a comment with the derived formula it computes.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from derive.cells import functions
 from derive.cells.spec import PREV_SUFFIX
 from derive.derivation.bptt import Contribution, Derivation
 
-from .backward import BackwardBuilder, when_rows_change
+from .backward import BackwardBuilder, prev_values, when_rows_change
 from .elementwise import Lowering, Temps, activate
 from .layout import Column, Layout, columns, plan, rows, times_h
 from .program import (
@@ -30,6 +33,8 @@ from .program import (
     Call,
     Comment,
     Dict,
+    Expression,
+    For,
     Function,
     Gemm,
     List,
@@ -76,10 +81,12 @@ def module_constants(cell) -> tuple[tuple[str, object], ...]:
 class Footprint:
     """Numbers per step and row (multiply by T · B and the item size): the forward cache holds
     ``cache_h`` · H + D (the gates, the stored values, x's own copy); the backward pass allocates
-    ``backward_h`` · H more before its loop. Both grow linearly in T and B; the weights add a constant."""
+    ``backward_h`` · H more before its loop. Both grow linearly in T and B; the weights add a constant,
+    and so do the ``carried`` states stored with their initial value (one more (B, H) row each)."""
 
     cache_h: int
     backward_h: int
+    carried: int = 0
 
 
 class KernelBuilder:
@@ -94,6 +101,8 @@ class KernelBuilder:
         self.seqs = [n for n in dict.fromkeys(wanted) if n not in gates]
         values = [n.symbol.name for n in d.nodes] + [a.name for a in d.aux]
         self.buffers = [n for n in values if n not in gates and n not in self.seqs]
+        # states stored with their initial value, (T + 1, B, H): row t holds what step t starts from
+        self.carried = [s for s in self.cell.states if s in self.seqs]
         self.n_h = self.L.h_cols[1] - self.L.h_cols[0]
         self.overflows = any(entry.overflows for eq in d.nodes for f in eq.full.atoms(sympy.Function)
                              if (entry := functions.of(f)))
@@ -145,12 +154,15 @@ class KernelBuilder:
             Bind(("x", f"({_tuple(states0)})", "H", "batch"), (check,)),
             Bind(("T", "B", "D"), ("x.shape",)),
             *self._input_projection(),
-            *(Alloc(f"{n}_seq", ("T", "B", "H"), zeros=True) for n in self.seqs),
+            *self._sequences(),
             *([Alloc("rec", ("B", times_h(self.n_h)))] if self.n_h else []),
             *self._forward_loop(),
             *self._gate_sequences(),
         ]
-        cache = ["x", "H", "batch", "gates", *states0, *(n + "_seq" for n in self.seqs)] + ["U_all"] * bool(self.n_h)
+        output = self.L.gate_column(out)
+        if output is not None:  # a gate slab is the output: rows that have finished read zero
+            body.append(Expression(Call("batch.clear", (f"gates[:, {output.index}]",))))
+        cache = ["x", "H", "batch", "gates", *self._stored()] + ["U_all"] * bool(self.n_h)
         entries = [(quoted("cell"), "CELL"), *((quoted(k), k) for k in cache)]
         entries += [(quoted(f"{s}_T"), f"batch.unsort(batch.final({s}_seq, {s}0), 0)") for s in cell.states]
         body += [Bind(("cache",), (Dict(tuple(entries)),)), Return(f"batch.output({out}_seq, 1), cache")]
@@ -163,17 +175,38 @@ class KernelBuilder:
         params = ("params", "x", *(s + "=None" for s in states0), "lengths=None", "check_finite=False")
         return Function("forward", params, doc, tuple(body))
 
+    def _stored(self) -> list[str]:
+        """The cache's names for the initial states and the values stored for every step."""
+        return [*(s + "0" for s in self.cell.states if s not in self.carried),
+                *(n + ("_all" if n in self.carried else "_seq") for n in self.seqs)]
+
+    def _sequences(self) -> list[Statement]:
+        """The arrays of the values stored for every step."""
+        body: list[Statement] = []
+        for n in self.seqs:
+            if n in self.carried:
+                body += [Alloc(f"{n}_all", ("T + 1", "B", "H"), maker="batch.empty"),
+                         Bind((f"{n}_all[0]",), (f"{n}0",)),
+                         Bind((f"{n}_seq",), (f"{n}_all[1:]",), "the state after each step")]
+            else:
+                body.append(Alloc(f"{n}_seq", ("T", "B", "H"), maker="batch.empty"))
+        return body
+
     def _forward_loop(self) -> list[Statement]:
         """The time loop and the buffers it works in."""
         temps = Temps()
-        step = self._forward_step(Lowering(lambda s: s.name, temps), temps)
+        step, blocks = self._forward_step(Lowering(lambda s: s.name, temps), temps)
         body: list[Statement] = [Alloc(f"{n}_buf", ("B", "H")) for n in [*self.buffers, *temps.names()]]
-        if self.n_h:
+        if self.n_h > 1:
             body.append(Bind(("rec_t",), (f"rec.reshape(B, {self.n_h}, H).transpose(1, 0, 2)",),
                              "the same product, (pre-activation, row, unit) like gates[t]"))
         body += [Bind(tuple(s + PREV_SUFFIX for s in self.cell.states), tuple(s + "0" for s in self.cell.states)),
                  Bind(("viewed",), ("None",), "how many rows the views of the buffers cover")]
-        loop: Statement = Block("for t, live in enumerate(batch.active)", tuple(step), "live: rows still running")
+        if self.n_h:
+            body.append(Bind(("recurrent",), (f"bool({self.L.primary}0.any())",),
+                             "False: the first step skips the product with a zero initial state"))
+        loop: Statement = For(("live", *blocks), Call("batch.steps", tuple(blocks.values())), tuple(step),
+                              "live: rows still running")
         if self.overflows:
             loop = Block('with np.errstate(over="ignore")', (loop,), "e^{-a} = inf inside σ gives exactly 0")
         return [*body, loop]
@@ -218,7 +251,10 @@ class KernelBuilder:
             view = f"(x2 @ W_all.T).reshape(T, B, {n_x}, H).transpose(0, 2, 1, 3)"
             target = "gates" if n_x == P else f"gates[:, {rows(0, n_x, P)}]"
             note = "the input projections of all steps, one GEMM, into step-major order"
-            if biased:
+            if P == 1:  # one pre-activation: step-major is the GEMM's own order
+                body += [Comment("the input projections of all steps, one GEMM straight into gates"),
+                         Gemm("x2", "W_all.T", "gates.reshape(T * B, H)"), *([Update("gates", "bias")] * biased)]
+            elif biased:
                 body.append(Ufunc("add", (view, f"bias[{rows(0, n_x, P)}, None]" if n_x < P else "bias[:, None]"),
                                   target))
                 body[-1:] = [Comment(note), body[-1]]
@@ -255,60 +291,76 @@ class KernelBuilder:
         return [Bind((f"{n}_seq",), (f"gates[:, {self.L.gate_column(n).index}]",))
                 for n in dict.fromkeys((*self.cell.states, self.cell.output)) if self.L.gate_column(n)]
 
-    def _forward_step(self, lowering: Lowering, temps: Temps) -> list[Statement]:
+    def _forward_step(self, lowering: Lowering, temps: Temps) -> tuple[list[Statement], dict[str, str]]:
+        """The statements of a step, and the arrays of every step it reads a block of, by the block's name."""
         d, L = self.d, self.L
         prevs = tuple(s + PREV_SUFFIX for s in self.cell.states)
         body: list[Statement] = []
-        if self.n_h:
-            target = "pre" if L.h_cols == (0, self.P) else f"pre[{rows(*L.h_cols, self.P)}]"
-            body += [Gemm(f"{L.primary}{PREV_SUFFIX}", "U_allT", "rec_live"), Update(target, "rec_live_t")]
+        blocks: dict[str, str] = {}
+        if self.n_h:  # the recurrent product, added to the slabs of the pre-activations that read it
+            added = (Update(self.slab_name(L.columns[L.h_cols[0]]), "rec_live") if self.n_h == 1 else
+                     Update("pre" if L.h_cols == (0, self.P) else f"pre[{rows(*L.h_cols, self.P)}]", "rec_live_t"))
+            body.append(Block("if recurrent", (Gemm(f"{L.primary}{PREV_SUFFIX}", "U_allT", "rec_live"), added)))
         for block in L.blocks:
             names = ", ".join(c.preact.node for c in L.columns[block.start:block.stop])
             folded = block in self.folded
+            note = f"{names} = {block.func}(·)" + (" from −a" if folded else "")
+            if block.stop - block.start == 1:
+                slab = self.slab_name(L.columns[block.start])
+                body += [Comment(note), *activate(block.func, slab, slab, negated=folded)]
+                continue
             whole = (block.start, block.stop) == (0, self.P)
-            body.append(Bind(("blk",), ("pre" if whole else f"pre[{rows(block.start, block.stop, self.P)}]",),
-                             f"{names} = {block.func}(·)" + (" from −a" if folded else "")))
+            body.append(Bind(("blk",), ("pre" if whole else f"pre[{rows(block.start, block.stop, self.P)}]",), note))
             body += activate(block.func, "blk", "blk", negated=folded)
         computed: set[sympy.Symbol] = set()
         for node in self.cell.nodes:
             column = L.gate_column(node.name)
             if column is None or not column.block:
                 body.append(Comment(f"{node.name} = {node.text}"))
-                body += self._node_forward(lowering, temps, d.node(node.name), column, computed)
+                body += self._node_forward(lowering, temps, d.node(node.name), column, computed, blocks)
         body.append(Bind(prevs, tuple(self.cell.states)))
-        output = self.L.gate_column(self.cell.output)
-        if output is not None:  # a gate slab is the output: rows that have finished read zero
-            body.append(Block("if live < B", (Bind((f"gates[t, {output.index}, live:]",), ("0",)),)))
+        if self.n_h:
+            body.append(Bind(("recurrent",), ("True",)))
         used = reads(body)
         slabs = [self.slab_name(c) for c in L.columns]
-        views = [*([Bind(("pre",), ("gates[t, :, :live]",))] if "pre" in used or used & set(slabs) else []),
-                 *self.unpack(slabs, "pre", used)]
+        views: list[Statement] = []
+        if "pre" in used:
+            blocks = {"pre": "gates", **blocks}
+            views = self.unpack(slabs, "pre", used)
+        else:  # the loop hands each slab it reads as a block of its own
+            blocks = {**{n: f"gates[:, {k}]" for k, n in enumerate(slabs) if n in used}, **blocks}
         running = [Bind(prevs, tuple(p + "[:live]" for p in prevs))]
         if self.n_h:
-            running.append(Bind(("rec_live", "rec_live_t"), ("rec[:live]", "rec_t[:, :live]")))
+            running.append(Bind(("rec_live", "rec_live_t"), ("rec[:live]", "rec_t[:, :live]")) if self.n_h > 1
+                           else Bind(("rec_live",), ("rec[:live]",)))
         if temps.count:
             running.append(Bind(tuple(temps.names()), tuple(f"{t}_buf[:live]" for t in temps.names())))
-        return [when_rows_change(running), *views, *body]
+        return [when_rows_change(running), *views, *body], blocks
 
-    def _home(self, name: str) -> Bind:
-        """``name = name_seq[t]`` for stored values, ``name = name_buf`` for scratch."""
-        return Bind((name,), (f"{name}_seq[t, :live]" if name in self.seqs else f"{name}_buf[:live]",))
+    def _home(self, name: str, blocks: dict[str, str]) -> list[Statement]:
+        """A stored value is the step's block of ``name_seq`` (the loop binds it), scratch is ``name_buf``."""
+        if name in self.seqs:
+            blocks[name] = f"{name}_seq"
+            return []
+        return [Bind((name,), (f"{name}_buf[:live]",))]
 
     def _node_forward(self, lowering: Lowering, temps: Temps, eq, column: Column | None,
-                      computed: set) -> list[Statement]:
+                      computed: set, blocks: dict[str, str]) -> list[Statement]:
         name = eq.symbol.name
         body: list[Statement] = []
         for p in eq.preacts:  # complete the pre-activations first: function values below read them
             target = self.slab_name(self.L.column(p.symbol))
             for term in self.L.column(p.symbol).secondary:
-                source = "x[t, :live]" if term.source == self.d.x else term.source.name
+                source = term.source.name
+                if term.source == self.d.x:
+                    source, blocks["x_t"] = "x_t", "x"
                 body += add_product(temps, source, f"{term.weight}.T", target)
         for aux in sorted(eq.expr.free_symbols & set(self.d.aux) - computed, key=str):
             computed.add(aux)
-            body += [self._home(aux.name), *lowering.assign(self.d.aux[aux], aux.name)]
+            body += [*self._home(aux.name, blocks), *lowering.assign(self.d.aux[aux], aux.name)]
         if column is not None:  # a gate whose pre-activation needed a GEMM inside the step
             return body + activate(eq.gate, name, name)
-        return body + [self._home(name), *lowering.assign(eq.expr, name)]
+        return body + [*self._home(name, blocks), *lowering.assign(eq.expr, name)]
 
     # --- backward --------------------------------------------------------------------------
 
@@ -316,49 +368,47 @@ class KernelBuilder:
         cell, out = self.cell, self.cell.output
         finals = [f"d{s}_T" for s in cell.states]
         carries = [f"d_{s}_carry" for s in cell.states]
-        stored = ["x", "H", "batch", "gates", *(s + "0" for s in cell.states), *(n + "_seq" for n in self.seqs)]
-        stored += ["U_all"] * bool(self.n_h)
+        stored = ["x", "H", "batch", "gates", *self._stored()] + ["U_all"] * bool(self.n_h)
         check = Call("check_backward", ("CELL", "cache", Dict(((quoted(f"d{out}_seq"), f"d{out}_seq"),)),
                                         Dict(tuple((quoted(f), f) for f in finals)), "params", "PARAM_SHAPES",
                                         Tuple(tuple(map(quoted, stored)))))
-        body: list[Statement] = [
-            Bind(("T", "B", "D"), ("x.shape",)),
-            *self._gate_sequences(),
-            *self._weights_read(),
-            *self._backward_loop(),
-            *self._parameter_gradients(),
-        ]
+        loop, concatenated = self._backward_loop()
+        body: list[Statement] = [*self._weights_read(), *loop, *self._parameter_gradients(concatenated)]
         used = reads(body)
+        views = [Bind((name,), (f"{s}_all[{part}]",)) for s in self.carried
+                 for name, part in ((f"{s}_seq", "1:"), (f"{s}0", "0")) if name in used]
+        views += [b for b in self._gate_sequences() if b.targets[0] in used]
+        used |= reads(views)
         stored = [k for k in stored if k in used]
         body = [Bind((f"(d{out}_seq,)", f"({_tuple(carries)})"), (check,)),
-                Bind(tuple(stored), tuple(f"cache[{quoted(k)}]" for k in stored)), *body]
+                Bind(tuple(stored), tuple(f"cache[{quoted(k)}]" for k in stored)),
+                Bind(("T", "B", "D"), ("x.shape",)), *views, *body]
         doc = (f"Gradients of L = Σ {out}_seq ⊙ d{out}_seq + Σ_s s_T ⊙ ds_T over the states s = "
                f"{', '.join(cell.states)}.\n\n"
                f"Returns a dict with the keys of params and x, {', '.join(s + '0' for s in cell.states)}.")
         return Function("backward", ("params", "cache", f"d{out}_seq", *(f + "=None" for f in finals)), doc,
                         tuple(body))
 
-    def _backward_loop(self) -> list[Statement]:
-        return self._backward_builder()[1]
+    def _backward_loop(self) -> tuple[list[Statement], set[str]]:
+        """The statements up to the end of the time loop, and the states whose previous values they
+        concatenated for all steps."""
+        b = self._backward_builder()
+        return b.loop(), set(b.prev_states)
 
-    def _backward_builder(self) -> tuple[BackwardBuilder, list[Statement]]:
-        b = BackwardBuilder(self.d, self.L)
-        for source in self._prev_sources():  # the weight gradients after the loop read them for all steps
-            b.whole_name(source)
-        return b, b.loop()
-
-    def _prev_sources(self) -> list[sympy.Symbol]:
-        """The previous states that some weight multiplies (their gradients need them at every step)."""
-        return list(dict.fromkeys(t.source for c in self.L.columns for t in c.preact.terms
-                                  if self.d.vars[t.source].kind == "prev"))
+    def _backward_builder(self) -> BackwardBuilder:
+        return BackwardBuilder(self.d, self.L, self.carried)
 
     def footprint(self) -> Footprint:
         """What the kernel stores per step and row, in numbers: the cache, and what backward adds."""
-        return Footprint(self.P + len(self.seqs), self._backward_builder()[0].working_memory())
+        b = self._backward_builder()
+        b.loop()
+        return Footprint(self.P + len(self.seqs), b.working_memory(), len(self.carried))
 
     # --- after the loop --------------------------------------------------------------------
 
-    def _parameter_gradients(self) -> list[Statement]:
+    def _parameter_gradients(self, concatenated: set[str]) -> list[Statement]:
+        """The weight and bias gradients as GEMMs after the loop; ``concatenated`` are the states whose
+        previous values the backward pass holds for all steps as ``{state}_prev_seq``."""
         L, P = self.L, self.P
         body: list[Statement] = [
             Comment("sums over time and batch, one GEMM per group of weights that share a source:"),
@@ -372,7 +422,7 @@ class KernelBuilder:
             x_cols = columns(0, n_x, P)
             weights = ", ".join(param(c.x_term.weight) for c in x_columns)
             body += [*self._gemm_sources(self.d.x, named),
-                     Bind(("d_W_all",), (self._gemm(x_cols, self.d.x),)),
+                     Bind(("d_W_all",), (self._gemm(x_cols, self.d.x, concatenated),)),
                      Bind(("d_x",), (f"d_all{f'[:, {x_cols}]' if x_cols else ''} @ "
                                      + (weights if n_x == 1 else f"np.concatenate([{weights}])"),))]
             for c in x_columns:
@@ -381,7 +431,7 @@ class KernelBuilder:
             body.append(Bind(("d_x",), ("np.zeros((T * B, D), x.dtype)",)))
         if self.n_h:
             prev = self.d.sym(L.primary + PREV_SUFFIX)
-            body.append(Bind(("d_U_all",), (self._gemm(columns(*L.h_cols, P), prev),)))
+            body += self._recurrent_gradient(columns(*L.h_cols, P), L.primary)
             for c in L.columns:
                 if c.h_term:
                     k = c.index - L.h_cols[0]
@@ -390,7 +440,7 @@ class KernelBuilder:
             for term in c.secondary:
                 own = columns(c.index, c.index + 1)
                 body += self._gemm_sources(term.source, named)
-                code["weight", c.preact.symbol, term.source] = self._gemm(own, term.source)
+                code["weight", c.preact.symbol, term.source] = self._gemm(own, term.source, concatenated)
                 if term.source == self.d.x:
                     body.append(Update("d_x", f"d_all[:, {own}] @ {param(term.weight)}"))
         if any(c.preact.biases for c in L.columns):
@@ -429,14 +479,30 @@ class KernelBuilder:
         named.add("x2")
         return [Bind(("x2",), ("x.reshape(T * B, D)",))]
 
-    def _gemm(self, cols: str, source: sympy.Symbol) -> str:
+    def _recurrent_gradient(self, cols: str, state: str) -> list[Statement]:
+        """``d_U_all`` = Σ_t δa_tᵀ s_{t−1} for the columns ``cols`` of d_all: steps 1… start from the state
+        after the step before, step 0 from the initial state, whose term is left out when it is zero."""
+        selected = f", {cols}" if cols else ""
+        gate = self.L.gate_column(state)
+        before = f"gates[:-1, {gate.index}]" if gate else f"{state}_seq[:-1]"
+        return [Bind(("d_U_all",), (f"d_all[B:{selected}].T @ {before}.reshape((T - 1) * B, H)",),
+                     f"steps 1… start from the {state} of the step before"),
+                Block(f"if {state}0.any()", (Update("d_U_all", f"d_all[:B{selected}].T @ {state}0"),),
+                      f"step 0 starts from {state}0: zeros unless given")]
+
+    def _gemm(self, cols: str, source: sympy.Symbol, concatenated: set[str]) -> str:
         """Σ_t δa_tᵀ v_t for the columns ``cols`` of d_all and the source v (x, a previous state, a node)."""
         var = self.d.vars[source]
         d_cols = "d_all" + (f"[:, {cols}]" if cols else "")
         if var.kind == "input":
             return f"{d_cols}.T @ x2"
-        if var.kind == "prev":  # the state each step started from
-            return f"{d_cols}.T @ {var.of.name}_prev_seq.reshape(T * B, H)"
+        state = var.of.name if var.kind == "prev" else ""
+        if state in self.carried or state in concatenated:  # the states each step started from
+            return f"{d_cols}.T @ {prev_values(state, self.carried)}.reshape(T * B, H)"
+        if state:  # a state held in gates: steps 1… start from the values of steps 0…, step 0 from the initial state
+            later, first = (f"d_all[{rows}{', ' + cols if cols else ''}]" for rows in ("B:", ":B"))
+            k = self.L.gate_column(state).index
+            return f"{later}.T @ gates[:-1, {k}].reshape((T - 1) * B, H) + {first}.T @ {state}0"
         gate = self.L.holding(source, var.kind)  # a gate's values live in its column of gates
         values = f"gates[:, {gate.index}]" if gate else f"{source.name}_seq"
         return f"{d_cols}.T @ {values}.reshape(T * B, H)"

@@ -19,6 +19,7 @@ from sympy.printing.printer import Printer
 
 WIDTH = 100
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+STRING = re.compile(r'"(?:[^"\\]|\\.)*"')  # a string literal in double quotes: no name in it is read
 INDENT = "    "
 AUGMENTED = {"add": "+=", "subtract": "-=", "multiply": "*="}
 
@@ -95,11 +96,12 @@ class Bind:
 
 @dataclass(frozen=True)
 class Alloc:
-    """A new buffer: ``name = np.empty((…), x.dtype)`` or ``np.zeros``."""
+    """A new buffer: ``name = np.empty((…), x.dtype)``; ``np.zeros``, or ``batch.empty`` for values of every
+    step (zeros where sequences end early), as ``maker`` says."""
 
     name: str
     dims: tuple[str, ...]
-    zeros: bool = False
+    maker: str = "np.empty"
 
 
 @dataclass(frozen=True)
@@ -147,11 +149,23 @@ class Block:
 
 
 @dataclass(frozen=True)
+class For:
+    """``for a, b in iterable:`` and its body; when that line is too long, the iterable is bound to
+    ``name`` first (and the targets break inside parentheses if still too long)."""
+
+    targets: tuple[str, ...]
+    iterable: Value
+    body: tuple[Statement, ...]
+    note: str = ""
+    name: str = "steps"
+
+
+@dataclass(frozen=True)
 class Return:
     value: Value
 
 
-Statement = Comment | Bind | Alloc | Ufunc | Gemm | Update | Expression | Block | Return
+Statement = Comment | Bind | Alloc | Ufunc | Gemm | Update | Expression | Block | For | Return
 
 
 @dataclass(frozen=True)
@@ -183,6 +197,9 @@ def reads(body: tuple[Statement, ...] | list[Statement]) -> set[str]:
         if isinstance(s, Block):
             texts = [s.header]
             found |= reads(s.body)
+        elif isinstance(s, For):
+            texts = [flat(s.iterable)]
+            found |= reads(s.body)
         elif isinstance(s, Bind):
             texts = [flat(v) for v in s.values]
         elif isinstance(s, Alloc):
@@ -197,7 +214,7 @@ def reads(body: tuple[Statement, ...] | list[Statement]) -> set[str]:
             texts = [flat(s.value)]
         else:
             texts = []
-        found |= {name for text in texts for name in NAME.findall(text)}
+        found |= {name for text in texts for name in NAME.findall(STRING.sub("", text))}
     return found
 
 
@@ -239,6 +256,20 @@ class PythonPrinter(Printer):
         self.depth -= 1
         return [*self.noted([f"{b.header}:"], b.note), *(INDENT + line for line in inner)]
 
+    def _print_For(self, f: For) -> list[str]:
+        inner = self._print_Block(Block("", f.body))[1:]
+        line = f"for {', '.join(f.targets)} in {self.flat(f.iterable)}:"
+        if self.fits(line):
+            return [*self.noted([line], f.note), *inner]
+        bound = self._print_Bind(Bind((f.name,), (f.iterable,), f.note))
+        line = f"for {', '.join(f.targets)} in {f.name}:"
+        if self.fits(line):
+            return [*bound, line, *inner]
+        self.depth += 1
+        targets = [INDENT + line for t in f.targets for line in self.item(t)]
+        self.depth -= 1
+        return [*bound, "for (", *targets, f") in {f.name}:", *inner]
+
     def _print_Comment(self, c: Comment) -> list[str]:
         room = WIDTH - len(INDENT) * self.depth - 2
         return [f"# {line}" for line in textwrap.wrap(one_line(c.text), room, subsequent_indent="  ")]
@@ -249,10 +280,10 @@ class PythonPrinter(Printer):
         return self.noted(lines, b.note)
 
     def _print_Alloc(self, a: Alloc) -> list[str]:
-        return [f"{a.name} = np.{'zeros' if a.zeros else 'empty'}({shape(a.dims)}, x.dtype)"]
+        return [f"{a.name} = {a.maker}({shape(a.dims)}, x.dtype)"]
 
     def _print_Ufunc(self, u: Ufunc) -> list[str]:
-        if len(u.args) == 2 and u.args[0] == u.out and u.func in AUGMENTED:
+        if len(u.args) == 2 and u.args[0] == u.out and u.func in AUGMENTED and assignable(u.out):
             return [f"{u.out} {AUGMENTED[u.func]} {u.args[1]}"]
         return self.value("", Call(f"np.{u.func}", u.args, (("out", u.out),)), "")
 
@@ -355,6 +386,15 @@ class PythonPrinter(Printer):
         if len(lines) == 1 and self.fits(f"{lines[0]}  # {note}"):
             return [f"{lines[0]}  # {note}"]
         return [f"# {note}", *lines]
+
+
+def assignable(text: str) -> bool:
+    """Whether an expression can be the target of ``op=``: a name, an attribute or a subscript."""
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return False
+    return isinstance(node, (ast.Name, ast.Attribute, ast.Subscript))
 
 
 def one_line(text: str) -> str:

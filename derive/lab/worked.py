@@ -79,7 +79,10 @@ def _values(d: Derivation, cache: dict, t: int, before: dict | None) -> dict[str
         if key.endswith("_seq"):
             found[key.removesuffix("_seq")] = array[t, 0]
     for s in d.cell.states:
-        found[s + "_prev"] = before[s] if before else cache[f"{s}0"][0]
+        stored = cache.get(f"{s}_all")  # a state stored from its initial value on: step t's is row t + 1
+        if stored is not None:
+            found[s] = stored[t + 1, 0]
+        found[s + "_prev"] = before[s] if before else (cache[f"{s}0"] if stored is None else stored[0])[0]
     return found
 
 

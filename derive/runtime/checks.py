@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -36,6 +37,33 @@ class Batch:
     def output(self, a: np.ndarray, axis: int) -> np.ndarray:
         """``a`` in the caller's batch order, always a new array: what a kernel returns never aliases its cache."""
         return a.copy() if self.order is None else self.unsort(a, axis)
+
+    def steps(self, *arrays: np.ndarray, reverse: bool = False) -> Iterator[tuple]:
+        """Per step, first to last (last to first with ``reverse``): the number of rows still running and
+        each array's block of that step restricted to them. Every array has steps first and rows
+        second to last, as (T, B, H) and (T, P, B, H) do; without lengths the blocks are whole steps."""
+        if self.lengths is None:
+            return zip(self.active, *arrays) if not reverse else zip(self.active[::-1], *(a[::-1] for a in arrays))
+        spans = []  # (first step, last step + 1, rows running) of each run of steps with the same rows
+        for t, live in enumerate(self.active):
+            if spans and spans[-1][2] == live:
+                spans[-1][1] = t + 1
+            else:
+                spans.append([t, t + 1, live])
+        order = -1 if reverse else 1
+        return chain.from_iterable(
+            zip(repeat(live, stop - start), *(a[start:stop, ..., :live, :][::order] for a in arrays))
+            for start, stop, live in spans[::order])
+
+    def empty(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """An array for values of every step: zeros when some sequences end early (their rows after the
+        end are never written and read as zeros), uninitialised otherwise."""
+        return np.empty(shape, dtype) if self.lengths is None else np.zeros(shape, dtype)
+
+    def clear(self, a: np.ndarray) -> None:
+        """Zero, in a (T, B, …) array, the rows of every step after their sequence has ended."""
+        if self.lengths is not None:
+            a[np.arange(len(self.active))[:, None] >= self.lengths[None, :]] = 0
 
     def final(self, seq: np.ndarray, initial: np.ndarray) -> np.ndarray:
         """Each row's state after its last step (sorted order); the initial state for length 0."""

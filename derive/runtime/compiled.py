@@ -83,6 +83,24 @@ def source_beside(module_file: str) -> str:
     return Path(module_file).with_suffix(".c").read_text(encoding="utf-8")
 
 
+# A fused kernel runs its whole time loop compiled, the recurrent products included, instead of one BLAS call
+# per step, when a step's product has at most FEW_ROWS_LIMIT multiply-adds and the batch at most FEW_ROWS
+# rows, or at most ANY_ROWS_LIMIT multiply-adds: where benchmarks/fused_loop.py found that faster (B of 1 to 16,
+# H of 32 to 256, on a 2-core AMD EPYC with OpenBLAS); BLAS is faster beyond.
+FEW_ROWS, FEW_ROWS_LIMIT, ANY_ROWS_LIMIT = 4, 2 ** 20, 2 ** 14
+
+
+def small(B: int, H: int, n_h: int) -> bool:
+    """Whether a step's recurrent product, B · H · n_h·H multiply-adds, is small enough for the compiled loop."""
+    work = B * H * n_h * H
+    return work <= ANY_ROWS_LIMIT or (B <= FEW_ROWS and work <= FEW_ROWS_LIMIT)
+
+
+def rows(ffi, active: tuple[int, ...]):
+    """The number of running rows of every step as a C int array, alive as long as the returned object."""
+    return ffi.from_buffer("int[]", np.asarray(active, np.intc))
+
+
 def pointers(ffi, dtype: np.dtype, *arrays: np.ndarray):
     """C pointers to the data of C-contiguous arrays of ``dtype``."""
     c = PRECISIONS[np.dtype(dtype)][0] + " *"

@@ -73,18 +73,21 @@ def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
     W_all = np.concatenate([params["W_o"], params["W_g"], params["W_i"], params["W_f"]])
     # the input projections of all steps, one GEMM, into step-major order
     np.add((x2 @ W_all.T).reshape(T, B, 4, H).transpose(0, 2, 1, 3), bias[:, None], out=gates)
-    h_seq = np.zeros((T, B, H), x.dtype)
-    c_seq = np.zeros((T, B, H), x.dtype)
-    f_seq = np.zeros((T, B, H), x.dtype)
-    g_seq = np.zeros((T, B, H), x.dtype)
-    i_seq = np.zeros((T, B, H), x.dtype)
-    o_seq = np.zeros((T, B, H), x.dtype)
-    tanh_c_seq = np.zeros((T, B, H), x.dtype)
+    h_all = batch.empty((T + 1, B, H), x.dtype)
+    h_all[0] = h0
+    h_seq = h_all[1:]  # the state after each step
+    c_all = batch.empty((T + 1, B, H), x.dtype)
+    c_all[0] = c0
+    c_seq = c_all[1:]  # the state after each step
+    f_seq = batch.empty((T, B, H), x.dtype)
+    g_seq = batch.empty((T, B, H), x.dtype)
+    i_seq = batch.empty((T, B, H), x.dtype)
+    o_seq = batch.empty((T, B, H), x.dtype)
+    tanh_c_seq = batch.empty((T, B, H), x.dtype)
     rec = np.empty((B, 4 * H), x.dtype)
     p_i = np.ascontiguousarray(params["p_i"])
     p_f = np.ascontiguousarray(params["p_f"])
     p_o = np.ascontiguousarray(params["p_o"])
-    step = getattr(LIB, "forward_step_" + compiled.suffix(x.dtype))
     pointers = compiled.pointers(
         FFI,
         x.dtype,
@@ -103,21 +106,31 @@ def forward(params, x, h0=None, c0=None, lengths=None, check_finite=False):
         p_f,
         p_o,
     )
-    h_prev = h0
-    for t, live in enumerate(batch.active):  # live: rows still running
-        np.matmul(h_prev[:live], U_allT, out=rec[:live])
-        step(t, live, B, H, *pointers)
-        h_prev = h_seq[t, :live]
+    if compiled.small(B, H, 4):  # the whole loop in C, its products too
+        steps = getattr(LIB, "forward_steps_" + compiled.suffix(x.dtype))
+        steps(
+            T,
+            compiled.rows(FFI, batch.active),
+            B,
+            H,
+            *pointers,
+            *compiled.pointers(FFI, x.dtype, U_allT),
+        )
+    else:
+        step = getattr(LIB, "forward_step_" + compiled.suffix(x.dtype))
+        h_prev = h0
+        for t, live in enumerate(batch.active):  # live: rows still running
+            np.matmul(h_prev[:live], U_allT, out=rec[:live])
+            step(t, live, B, H, *pointers)
+            h_prev = h_seq[t, :live]
     cache = {
         "cell": CELL,
         "x": x,
         "H": H,
         "batch": batch,
         "gates": gates,
-        "h0": h0,
-        "c0": c0,
-        "h_seq": h_seq,
-        "c_seq": c_seq,
+        "h_all": h_all,
+        "c_all": c_all,
         "f_seq": f_seq,
         "g_seq": g_seq,
         "i_seq": i_seq,
@@ -147,10 +160,8 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
             "H",
             "batch",
             "gates",
-            "h0",
-            "c0",
-            "h_seq",
-            "c_seq",
+            "h_all",
+            "c_all",
             "f_seq",
             "g_seq",
             "i_seq",
@@ -159,15 +170,13 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
             "U_all",
         ),
     )
-    x, H, batch, gates, h0, c0, h_seq, c_seq, f_seq, g_seq, i_seq, o_seq, tanh_c_seq, U_all = (
+    x, H, batch, gates, h_all, c_all, f_seq, g_seq, i_seq, o_seq, tanh_c_seq, U_all = (
         cache["x"],
         cache["H"],
         cache["batch"],
         cache["gates"],
-        cache["h0"],
-        cache["c0"],
-        cache["h_seq"],
-        cache["c_seq"],
+        cache["h_all"],
+        cache["c_all"],
         cache["f_seq"],
         cache["g_seq"],
         cache["i_seq"],
@@ -176,7 +185,10 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
         cache["U_all"],
     )
     T, B, D = x.shape
-    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step starts from
+    h_seq = h_all[1:]
+    h0 = h_all[0]
+    c_seq = c_all[1:]
+    c0 = c_all[0]
     p_i = np.ascontiguousarray(params["p_i"])
     p_f = np.ascontiguousarray(params["p_f"])
     p_o = np.ascontiguousarray(params["p_o"])
@@ -186,7 +198,6 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
     d_p_i = np.zeros(H, x.dtype)
     d_p_f = np.zeros(H, x.dtype)
     d_p_o = np.zeros(H, x.dtype)
-    step = getattr(LIB, "backward_step_" + compiled.suffix(x.dtype))
     pointers = compiled.pointers(
         FFI,
         x.dtype,
@@ -211,17 +222,32 @@ def backward(params, cache, dh_seq, dh_T=None, dc_T=None):
         d_p_f,
         d_p_o,
     )
-    for t in reversed(range(T)):
-        live = batch.active[t]  # rows still running
-        step(t, live, B, H, *pointers)
-        np.matmul(d_pre_seq[t, :live], U_all, out=d_h_carry[:live])
+    if compiled.small(B, H, 4):  # the whole loop in C, its products too
+        steps = getattr(LIB, "backward_steps_" + compiled.suffix(x.dtype))
+        steps(
+            T,
+            compiled.rows(FFI, batch.active),
+            B,
+            H,
+            *pointers,
+            *compiled.pointers(FFI, x.dtype, U_all),
+        )
+    else:
+        step = getattr(LIB, "backward_step_" + compiled.suffix(x.dtype))
+        for t in reversed(range(T)):
+            live = batch.active[t]  # rows still running
+            step(t, live, B, H, *pointers)
+            np.matmul(d_pre_seq[t, :live], U_all, out=d_h_carry[:live])
     # sums over time and batch, one GEMM per group of weights that share a source:
     # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
     d_all = d_pre_seq.reshape(T * B, 4 * H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2
     d_x = d_all @ np.concatenate([params["W_o"], params["W_g"], params["W_i"], params["W_f"]])
-    d_U_all = d_all.T @ h_prev_seq.reshape(T * B, H)
+    # steps 1… start from the h of the step before
+    d_U_all = d_all[B:].T @ h_seq[:-1].reshape((T - 1) * B, H)
+    if h0.any():  # step 0 starts from h0: zeros unless given
+        d_U_all += d_all[:B].T @ h0
     d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
     return {
         "W_g": d_W_all[H:2 * H],

@@ -1,4 +1,4 @@
-/* LSTM, no input gate (NIG): one step's elementwise work, forward and backward.
+/* LSTM, no input gate (NIG): a step's elementwise work, forward and backward, and loops over all steps.
    Generated from derive/cells/variants.py by `gated-rnn generate`; do not edit. */
 #include <stddef.h>
 #include <tgmath.h>
@@ -78,6 +78,43 @@ void NAME(backward_step)(int t, int live, int B, int H, real *gates, real *h0, r
             d_p_o[j] += at_c[j]*d_h*at_o[j]*at_tanh_c[j]*(1 - at_o[j]);
             /* δc_prev = δc ⊙ f ⊙ (c_prev ⊙ p_f ⊙ (1 − f) + 1), handed to step t − 1 */
             d_c_next[j] = d_c*at_f[j]*(prev_c[j]*p_f[j]*(1 - at_f[j]) + 1);
+        }
+    }
+}
+
+void NAME(forward_steps)(int T, const int *active, int B, int H, real *gates, real *rec, real *h0, real *c0, real *h_seq, real *c_seq, real *f_seq, real *o_seq, real *tanh_c_seq, real *p_f, real *p_o, const real *UT) {
+    const int N = 3 * H;  /* columns of the recurrent product */
+    for (int t = 0; t < T; t++) {
+        const int live = active[t];
+        const real *prev = t ? h_seq + (size_t)(t - 1) * B * H : h0;
+        for (int b = 0; b < live; b++) {  /* rec = prev @ UT, row by row */
+            real *r = rec + (size_t)b * N;
+            const real *p = prev + (size_t)b * H;
+            for (int k = 0; k < N; k++) r[k] = 0;
+            for (int j = 0; j < H; j++) {
+                const real v = p[j], *u = UT + (size_t)j * N;
+                #pragma omp simd
+                for (int k = 0; k < N; k++) r[k] += v * u[k];
+            }
+        }
+        NAME(forward_step)(t, live, B, H, gates, rec, h0, c0, h_seq, c_seq, f_seq, o_seq, tanh_c_seq, p_f, p_o);
+    }
+}
+
+void NAME(backward_steps)(int T, const int *active, int B, int H, real *gates, real *h0, real *c0, real *h_seq, real *c_seq, real *f_seq, real *o_seq, real *tanh_c_seq, real *dl_seq, real *d_h_carry, real *d_c_carry, real *d_pre_seq, real *p_f, real *p_o, real *d_p_f, real *d_p_o, const real *U) {
+    const int N = 3 * H;  /* rows of U read by the recurrent product */
+    for (int t = T - 1; t >= 0; t--) {
+        const int live = active[t];
+        NAME(backward_step)(t, live, B, H, gates, h0, c0, h_seq, c_seq, f_seq, o_seq, tanh_c_seq, dl_seq, d_h_carry, d_c_carry, d_pre_seq, p_f, p_o, d_p_f, d_p_o);
+        for (int b = 0; b < live; b++) {  /* δh_prev = the recurrent columns' δ @ U */
+            const real *d = d_pre_seq + ((size_t)t * B + b) * 3 * H + 0 * H;
+            real *out = d_h_carry + (size_t)b * H;
+            for (int j = 0; j < H; j++) out[j] = 0;
+            for (int m = 0; m < N; m++) {
+                const real v = d[m], *u = U + (size_t)m * H;
+                #pragma omp simd
+                for (int j = 0; j < H; j++) out[j] += v * u[j];
+            }
         }
     }
 }

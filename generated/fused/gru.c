@@ -1,4 +1,4 @@
-/* GRU with the reset gate after the recurrent product, as torch.nn.GRU and cuDNN: one step's elementwise work, forward and backward.
+/* GRU with the reset gate after the recurrent product, as torch.nn.GRU and cuDNN: a step's elementwise work, forward and backward, and loops over all steps.
    Generated from derive/cells/builtin.py by `gated-rnn generate`; do not edit. */
 #include <stddef.h>
 #include <tgmath.h>
@@ -64,6 +64,44 @@ void NAME(backward_step)(int t, int live, int B, int H, real *gates, real *h0, r
             dr[1 * H + j] = g3[j]*d_h*g1[j]*(1 - (at_n[j] * at_n[j]))*(1 - g1[j])*(1 - g2[j]);
             /* δh_prev = δh ⊙ z + U_rᵀ δa_r + U_zᵀ δa_z + U_nᵀ δa_n_h; the driver adds the recurrent product */
             e[j] = d_h*g2[j];
+        }
+    }
+}
+
+void NAME(forward_steps)(int T, const int *active, int B, int H, real *gates, real *rec, real *h0, real *h_seq, real *n_seq, const real *UT) {
+    const int N = 3 * H;  /* columns of the recurrent product */
+    for (int t = 0; t < T; t++) {
+        const int live = active[t];
+        const real *prev = t ? h_seq + (size_t)(t - 1) * B * H : h0;
+        for (int b = 0; b < live; b++) {  /* rec = prev @ UT, row by row */
+            real *r = rec + (size_t)b * N;
+            const real *p = prev + (size_t)b * H;
+            for (int k = 0; k < N; k++) r[k] = 0;
+            for (int j = 0; j < H; j++) {
+                const real v = p[j], *u = UT + (size_t)j * N;
+                #pragma omp simd
+                for (int k = 0; k < N; k++) r[k] += v * u[k];
+            }
+        }
+        NAME(forward_step)(t, live, B, H, gates, rec, h0, h_seq, n_seq);
+    }
+}
+
+void NAME(backward_steps)(int T, const int *active, int B, int H, real *gates, real *h0, real *h_seq, real *n_seq, real *dl_seq, real *d_h_carry, real *d_pre_seq, real *e_buf, const real *U) {
+    const int N = 3 * H;  /* rows of U read by the recurrent product */
+    for (int t = T - 1; t >= 0; t--) {
+        const int live = active[t];
+        NAME(backward_step)(t, live, B, H, gates, h0, h_seq, n_seq, dl_seq, d_h_carry, d_pre_seq, e_buf);
+        for (int b = 0; b < live; b++) {  /* δh_prev = the recurrent columns' δ @ U + the elementwise part e */
+            const real *d = d_pre_seq + ((size_t)t * B + b) * 4 * H + 1 * H;
+            real *out = d_h_carry + (size_t)b * H;
+            const real *e = e_buf + (size_t)b * H;
+            for (int j = 0; j < H; j++) out[j] = e[j];
+            for (int m = 0; m < N; m++) {
+                const real v = d[m], *u = U + (size_t)m * H;
+                #pragma omp simd
+                for (int j = 0; j < H; j++) out[j] += v * u[j];
+            }
         }
     }
 }

@@ -82,24 +82,36 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
         out=gates[:, :3],
     )
     gates[:, 3:] = bias[3:, None]  # the pre-activations without an input term start at their bias
-    h_seq = np.zeros((T, B, H), x.dtype)
-    n_seq = np.zeros((T, B, H), x.dtype)
+    h_all = batch.empty((T + 1, B, H), x.dtype)
+    h_all[0] = h0
+    h_seq = h_all[1:]  # the state after each step
+    n_seq = batch.empty((T, B, H), x.dtype)
     rec = np.empty((B, 3 * H), x.dtype)
-    step = getattr(LIB, "forward_step_" + compiled.suffix(x.dtype))
     pointers = compiled.pointers(FFI, x.dtype, gates, rec, h0, h_seq, n_seq)
-    h_prev = h0
-    for t, live in enumerate(batch.active):  # live: rows still running
-        np.matmul(h_prev[:live], U_allT, out=rec[:live])
-        step(t, live, B, H, *pointers)
-        h_prev = h_seq[t, :live]
+    if compiled.small(B, H, 3):  # the whole loop in C, its products too
+        steps = getattr(LIB, "forward_steps_" + compiled.suffix(x.dtype))
+        steps(
+            T,
+            compiled.rows(FFI, batch.active),
+            B,
+            H,
+            *pointers,
+            *compiled.pointers(FFI, x.dtype, U_allT),
+        )
+    else:
+        step = getattr(LIB, "forward_step_" + compiled.suffix(x.dtype))
+        h_prev = h0
+        for t, live in enumerate(batch.active):  # live: rows still running
+            np.matmul(h_prev[:live], U_allT, out=rec[:live])
+            step(t, live, B, H, *pointers)
+            h_prev = h_seq[t, :live]
     cache = {
         "cell": CELL,
         "x": x,
         "H": H,
         "batch": batch,
         "gates": gates,
-        "h0": h0,
-        "h_seq": h_seq,
+        "h_all": h_all,
         "n_seq": n_seq,
         "U_all": U_all,
         "h_T": batch.unsort(batch.final(h_seq, h0), 0),
@@ -119,25 +131,24 @@ def backward(params, cache, dh_seq, dh_T=None):
         {"dh_T": dh_T},
         params,
         PARAM_SHAPES,
-        ("x", "H", "batch", "gates", "h0", "h_seq", "n_seq", "U_all"),
+        ("x", "H", "batch", "gates", "h_all", "n_seq", "U_all"),
     )
-    x, H, batch, gates, h0, h_seq, n_seq, U_all = (
+    x, H, batch, gates, h_all, n_seq, U_all = (
         cache["x"],
         cache["H"],
         cache["batch"],
         cache["gates"],
-        cache["h0"],
-        cache["h_seq"],
+        cache["h_all"],
         cache["n_seq"],
         cache["U_all"],
     )
     T, B, D = x.shape
-    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step starts from
+    h_seq = h_all[1:]
+    h0 = h_all[0]
     dl_seq = np.ascontiguousarray(dh_seq)
     # δ of the pre-activations, written by the compiled step into d_pre_seq (T, B, P·H)
     d_pre_seq = np.zeros((T, B, 4 * H), x.dtype)
     e_buf = np.empty((B, H), x.dtype)
-    step = getattr(LIB, "backward_step_" + compiled.suffix(x.dtype))
     pointers = compiled.pointers(
         FFI,
         x.dtype,
@@ -150,18 +161,33 @@ def backward(params, cache, dh_seq, dh_T=None):
         d_pre_seq,
         e_buf,
     )
-    for t in reversed(range(T)):
-        live = batch.active[t]  # rows still running
-        step(t, live, B, H, *pointers)
-        np.matmul(d_pre_seq[t, :live, H:], U_all, out=d_h_carry[:live])
-        d_h_carry[:live] += e_buf[:live]
+    if compiled.small(B, H, 3):  # the whole loop in C, its products too
+        steps = getattr(LIB, "backward_steps_" + compiled.suffix(x.dtype))
+        steps(
+            T,
+            compiled.rows(FFI, batch.active),
+            B,
+            H,
+            *pointers,
+            *compiled.pointers(FFI, x.dtype, U_all),
+        )
+    else:
+        step = getattr(LIB, "backward_step_" + compiled.suffix(x.dtype))
+        for t in reversed(range(T)):
+            live = batch.active[t]  # rows still running
+            step(t, live, B, H, *pointers)
+            np.matmul(d_pre_seq[t, :live, H:], U_all, out=d_h_carry[:live])
+            d_h_carry[:live] += e_buf[:live]
     # sums over time and batch, one GEMM per group of weights that share a source:
     # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
     d_all = d_pre_seq.reshape(T * B, 4 * H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all[:, :3 * H].T @ x2
     d_x = d_all[:, :3 * H] @ np.concatenate([params["W_n"], params["W_r"], params["W_z"]])
-    d_U_all = d_all[:, H:].T @ h_prev_seq.reshape(T * B, H)
+    # steps 1… start from the h of the step before
+    d_U_all = d_all[B:, H:].T @ h_seq[:-1].reshape((T - 1) * B, H)
+    if h0.any():  # step 0 starts from h0: zeros unless given
+        d_U_all += d_all[:B, H:].T @ h0
     d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
     return {
         "W_r": d_W_all[H:2 * H],

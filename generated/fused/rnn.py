@@ -47,19 +47,30 @@ def forward(params, x, h0=None, lengths=None, check_finite=False):
     gates = np.empty((T, 1, B, H), x.dtype)
     bias = np.array([params["b_h"] + params["bh_h"]])  # one row per pre-activation
     W_all = params["W_h"]  # rows: h
-    # the input projections of all steps, one GEMM, into step-major order
-    np.add((x2 @ W_all.T).reshape(T, B, 1, H).transpose(0, 2, 1, 3), bias[:, None], out=gates)
+    # the input projections of all steps, one GEMM straight into gates
+    np.matmul(x2, W_all.T, out=gates.reshape(T * B, H))
+    gates += bias
     rec = np.empty((B, H), x.dtype)
-    step = getattr(LIB, "forward_step_" + compiled.suffix(x.dtype))
     pointers = compiled.pointers(FFI, x.dtype, gates, rec, h0)
-    h_prev = h0
-    for t, live in enumerate(batch.active):  # live: rows still running
-        np.matmul(h_prev[:live], U_allT, out=rec[:live])
-        step(t, live, B, H, *pointers)
-        h_prev = gates[t, 0, :live]
-        if live < B:
-            gates[t, 0, live:] = 0
+    if compiled.small(B, H, 1):  # the whole loop in C, its products too
+        steps = getattr(LIB, "forward_steps_" + compiled.suffix(x.dtype))
+        steps(
+            T,
+            compiled.rows(FFI, batch.active),
+            B,
+            H,
+            *pointers,
+            *compiled.pointers(FFI, x.dtype, U_allT),
+        )
+    else:
+        step = getattr(LIB, "forward_step_" + compiled.suffix(x.dtype))
+        h_prev = h0
+        for t, live in enumerate(batch.active):  # live: rows still running
+            np.matmul(h_prev[:live], U_allT, out=rec[:live])
+            step(t, live, B, H, *pointers)
+            h_prev = gates[t, 0, :live]
     h_seq = gates[:, 0]
+    batch.clear(gates[:, 0])
     cache = {
         "cell": CELL,
         "x": x,
@@ -96,24 +107,36 @@ def backward(params, cache, dh_seq, dh_T=None):
         cache["U_all"],
     )
     T, B, D = x.shape
-    h_seq = gates[:, 0]
-    h_prev_seq = np.concatenate([h0[None], h_seq[:-1]])  # the state each step starts from
     dl_seq = np.ascontiguousarray(dh_seq)
     # δ of the pre-activations, written by the compiled step into d_pre_seq (T, B, P·H)
     d_pre_seq = np.zeros((T, B, H), x.dtype)
-    step = getattr(LIB, "backward_step_" + compiled.suffix(x.dtype))
     pointers = compiled.pointers(FFI, x.dtype, gates, h0, dl_seq, d_h_carry, d_pre_seq)
-    for t in reversed(range(T)):
-        live = batch.active[t]  # rows still running
-        step(t, live, B, H, *pointers)
-        np.matmul(d_pre_seq[t, :live], U_all, out=d_h_carry[:live])
+    if compiled.small(B, H, 1):  # the whole loop in C, its products too
+        steps = getattr(LIB, "backward_steps_" + compiled.suffix(x.dtype))
+        steps(
+            T,
+            compiled.rows(FFI, batch.active),
+            B,
+            H,
+            *pointers,
+            *compiled.pointers(FFI, x.dtype, U_all),
+        )
+    else:
+        step = getattr(LIB, "backward_step_" + compiled.suffix(x.dtype))
+        for t in reversed(range(T)):
+            live = batch.active[t]  # rows still running
+            step(t, live, B, H, *pointers)
+            np.matmul(d_pre_seq[t, :live], U_all, out=d_h_carry[:live])
     # sums over time and batch, one GEMM per group of weights that share a source:
     # ∂L/∂W = Σ_t δa_t vᵀ_t for the source v of W, ∂L/∂b = Σ_t δa_t, ∂L/∂x_t = Σ_W Wᵀ δa_t
     d_all = d_pre_seq.reshape(T * B, H)
     x2 = x.reshape(T * B, D)
     d_W_all = d_all.T @ x2
     d_x = d_all @ params["W_h"]
-    d_U_all = d_all.T @ h_prev_seq.reshape(T * B, H)
+    # steps 1… start from the h of the step before
+    d_U_all = d_all[B:].T @ gates[:-1, 0].reshape((T - 1) * B, H)
+    if h0.any():  # step 0 starts from h0: zeros unless given
+        d_U_all += d_all[:B].T @ h0
     d_bias = np.ones(T * B, x.dtype) @ d_all  # column sums, as one GEMV
     return {
         "W_h": d_W_all[:H],

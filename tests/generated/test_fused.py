@@ -16,21 +16,31 @@ from derive.runtime import compiled
 FUSED = sorted(n for n in cells.known() if not unfusable(derive(cells.get(n)), plan(derive(cells.get(n)))))
 
 
+# compiled.small for the two ways a fused kernel runs its time loop: all of it compiled, recurrent products
+# included, or in Python with a BLAS call and a compiled step per step
+LOOPS = {"compiled loop": lambda B, H, n_h: True, "Python loop": lambda B, H, n_h: False}
+
+
 def fused(cell: str):
     return importlib.import_module(f"generated.fused.{cell}")
 
 
+@pytest.mark.parametrize("loop", LOOPS)
 @pytest.mark.parametrize("cell", TORCH_CELLS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @settings(max_examples=15, deadline=None)
 @given(shape=PARITY_SHAPES)
-def test_fused_parity_with_torch(cell, dtype, shape):
-    check_parity(cell, *shape, dtype, module=fused(cell))
+def test_fused_parity_with_torch(loop, cell, dtype, shape):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compiled, "small", LOOPS[loop])
+        check_parity(cell, *shape, dtype, module=fused(cell))
 
 
+@pytest.mark.parametrize("loop", LOOPS)
 @pytest.mark.parametrize("cell", FUSED)
 @pytest.mark.parametrize("lengths", [None, np.array([6, 0, 2, 6])])
-def test_fused_equals_the_numpy_kernel(cell, lengths):
+def test_fused_equals_the_numpy_kernel(loop, cell, lengths, monkeypatch):
+    monkeypatch.setattr(compiled, "small", LOOPS[loop])
     plain, fast = kernel(cell), fused(cell)
     params, x, init, g_seq, g_final = random_problem(plain, 6, 4, 3, 5, seed=2)
     want_out, want_cache = plain.forward(params, x, **init, lengths=lengths)
@@ -79,3 +89,8 @@ def test_compiled_library_is_cached(tmp_path, monkeypatch):
     a = np.zeros(1, np.float32)
     lib.f_f32(3, *compiled.pointers(ffi, np.float32, a))
     assert a[0] == 3
+
+
+def test_the_compiled_loop_is_for_small_products():
+    assert compiled.small(1, 256, 4) and compiled.small(4, 256, 4) and compiled.small(16, 32, 1)
+    assert not compiled.small(8, 64, 4) and not compiled.small(4, 1024, 4) and not compiled.small(128, 512, 1)
