@@ -4,20 +4,25 @@ Contenders, all on the same inputs, in one process:
 
 - ``ours``: the generated kernel (generated/<cell>.py);
 - ``fused``: the generated fused kernel (generated/fused/<cell>.py), each step's elementwise work compiled C;
-- ``expert``: the same cell written by hand for speed (benchmarks/expert.py), checked equal to ours;
+- ``expert``: the same cell written by hand for speed (benchmarks/expert.py), checked equal to ours, with the
+  kernels' contract (a new output array, the cache's own copy of x);
+- ``bare``: the same hand-written cell without those two copies, to show what they cost;
 - ``torch``: torch.nn.RNN / LSTM / GRU on the CPU, autograd for the backward pass;
 - ``floor``: only the matrix products no implementation can avoid (the input projection of all steps,
   one recurrent product per step forwards and one backwards, the three large gradient products after
   the loop), each in its fastest layout.
 
-NumPy's BLAS and torch both run on THREADS threads (threadpoolctl pins NumPy's). Every repetition runs
+NumPy's BLAS and torch both run on THREADS threads (threadpoolctl pins NumPy's). Every repetition times
 each contender once, in a shuffled order, after a pause long enough for the BLAS threads of the previous
-contender to stop spinning (``--pause-effect`` measures how long that is). The table reports medians and,
-in the JSON, the quartiles of every contender; every ratio comes from one run.
+contender to stop spinning (``--pause-effect`` measures how long that is); a timing is the mean of calls
+made back to back for at least BUDGET seconds (one call when a call takes longer), as in a training loop.
+A ratio is the median over the repetitions of the ratio of two contenders' timings in the same repetition,
+given with a distribution-free 95 % interval for that median; the JSON keeps every timing.
 
     python benchmarks/bench_kernels.py                  # the table
     python benchmarks/bench_kernels.py --quick          # fewer repetitions
     python benchmarks/bench_kernels.py --pause-effect   # torch's time after NumPy work, against the pause
+    python benchmarks/bench_kernels.py --onednn --json docs/kernels/_data/onednn.json   # torch's LSTM without oneDNN
     python benchmarks/bench_kernels.py --json docs/kernels/_data/speed.json   # data for the site
 """
 
@@ -26,25 +31,29 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import platform
 import random
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
+import expert
 import numpy as np
 import torch
 from threadpoolctl import threadpool_info, threadpool_limits
 
-import expert
+from derive.lab.speed import Row
 from derive.runtime import interop
 
 SHAPES = [(100, 1, 32, 64), (200, 16, 64, 128), (50, 32, 128, 256), (50, 64, 256, 512), (20, 128, 512, 512)]
 CELLS = ["lstm", "gru", "rnn"]
 DTYPES = [np.float32, np.float64]
 THREADS = 2
-PAUSE = 0.2  # seconds before each timed call: see --pause-effect
+PAUSE = 0.2  # seconds before each timing: see --pause-effect
+BUDGET = 0.1  # seconds of back-to-back calls in one timing
+REPEATS = 15
 PAUSES = (0.0, 0.02, 0.05, 0.1, 0.2, 0.4)
 
 
@@ -81,6 +90,7 @@ def contenders(cell: str, T: int, B: int, D: int, H: int, dtype) -> dict[str, Ca
     kernel = importlib.import_module(f"generated.{cell}")
     fused = importlib.import_module(f"generated.fused.{cell}")
     by_hand, by_hand_backward = expert.KERNELS[cell]
+    bare, bare_backward = expert.BARE[cell]
     tdtype = torch.float32 if dtype == np.float32 else torch.float64
     torch.manual_seed(0)
     module = getattr(torch.nn, interop.TORCH_CELLS[cell][0])(D, H).to(tdtype)
@@ -92,7 +102,9 @@ def contenders(cell: str, T: int, B: int, D: int, H: int, dtype) -> dict[str, Ca
     xg = xt.clone().requires_grad_()
     ours = kernel.backward(params, kernel.forward(params, x)[1], dh)
     tolerance = 1e-3 if dtype == np.float32 else 1e-9
-    for other, (f, b) in {"expert": (by_hand, by_hand_backward), "fused": (fused.forward, fused.backward)}.items():
+    others = {"expert": (by_hand, by_hand_backward), "bare": (bare, bare_backward),
+              "fused": (fused.forward, fused.backward)}
+    for other, (f, b) in others.items():
         theirs = b(params, f(params, x)[1], dh)
         for name, value in ours.items():  # every contender computes the same thing
             scale = max(float(np.abs(value).max()), 1.0)
@@ -108,6 +120,9 @@ def contenders(cell: str, T: int, B: int, D: int, H: int, dtype) -> dict[str, Ca
     def expert_fb():
         by_hand_backward(params, by_hand(params, x)[1], dh)
 
+    def bare_fb():
+        bare_backward(params, bare(params, x)[1], dh)
+
     def torch_f():
         with torch.no_grad():
             module(xt)
@@ -122,18 +137,25 @@ def contenders(cell: str, T: int, B: int, D: int, H: int, dtype) -> dict[str, Ca
     return {"ours_f": lambda: kernel.forward(params, x), "ours_fb": ours_fb,
             "fused_f": lambda: fused.forward(params, x), "fused_fb": fused_fb,
             "expert_f": lambda: by_hand(params, x), "expert_fb": expert_fb,
+            "bare_f": lambda: bare(params, x), "bare_fb": bare_fb,
             "torch_f": torch_f, "torch_fb": torch_fb, "floor_f": floor_f, "floor_fb": floor_fb}
 
 
-def timed(fn: Callable, pause: float) -> float:
+def timed(fn: Callable, pause: float, budget: float = 0.0) -> float:
+    """Seconds per call: the mean of calls made back to back for at least ``budget`` seconds, after a pause."""
     time.sleep(pause)
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+    calls, start = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= budget:
+            return elapsed / calls
 
 
-def measure(fns: dict[str, Callable], repeats: int, pause: float = PAUSE) -> dict[str, list[float]]:
-    """Every contender's times; each repetition runs all of them once, in a shuffled order."""
+def measure(fns: dict[str, Callable], repeats: int, pause: float = PAUSE,
+            budget: float = BUDGET) -> dict[str, list[float]]:
+    """Every contender's timings; each repetition times all of them once, in a shuffled order."""
     for fn in fns.values():  # warm up
         fn()
     order = random.Random(0)
@@ -142,7 +164,7 @@ def measure(fns: dict[str, Callable], repeats: int, pause: float = PAUSE) -> dic
     for _ in range(repeats):
         order.shuffle(names)
         for name in names:
-            times[name].append(timed(fns[name], pause))
+            times[name].append(timed(fns[name], pause, budget))
     return times
 
 
@@ -168,6 +190,23 @@ def pause_effect(repeats: int) -> list[tuple[float, float, float]]:
     return found
 
 
+def onednn_effect(repeats: int) -> list[dict]:
+    """torch's float32 LSTM, forward + backward, with oneDNN (its default on the CPU) and without, at every
+    shape: medians, and the median ratio within a repetition."""
+    found = []
+    for T, B, D, H in SHAPES:
+        torch_fb = contenders("lstm", T, B, D, H, np.float32)["torch_fb"]
+
+        def without():
+            with torch.backends.mkldnn.flags(enabled=False):
+                torch_fb()
+
+        times = measure({"onednn": torch_fb, "without": without}, repeats)
+        found.append({"shape": [T, B, D, H], "seconds": {k: statistics.median(v) for k, v in times.items()},
+                      "ratio": statistics.median(b / a for a, b in zip(times["onednn"], times["without"]))})
+    return found
+
+
 def machine(repeats: int) -> dict[str, object]:
     """CPU, BLAS, library versions, threads, pause and repetitions."""
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
@@ -175,18 +214,21 @@ def machine(repeats: int) -> dict[str, object]:
     blas = next((f"{i['internal_api']} {i['version']} ({i.get('architecture', '?')} kernels)"
                  for i in threadpool_info() if i["user_api"] == "blas"), "unknown BLAS")
     return {"cpu": cpu, "numpy": np.__version__, "blas": blas, "torch": torch.__version__, "threads": THREADS,
-            "pause": PAUSE, "repeats": repeats}
+            "pause": PAUSE, "budget": BUDGET, "repeats": repeats,
+            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "not set")}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="5 repetitions instead of 11")
+    p.add_argument("--quick", action="store_true", help=f"5 repetitions instead of {REPEATS}")
     p.add_argument("--cells", nargs="*", default=CELLS)
     p.add_argument("--pause-effect", action="store_true", help="only measure how long BLAS threads spin")
+    p.add_argument("--onednn", action="store_true",
+                   help="only time torch's float32 LSTM with and without oneDNN (JSON to --json)")
     p.add_argument("--json", help="also write every median and quartile (seconds) to this file")
     args = p.parse_args()
     torch.set_num_threads(THREADS)
-    repeats = 5 if args.quick else 11
+    repeats = 5 if args.quick else REPEATS
     with threadpool_limits(limits=THREADS, user_api="blas"):
         print(", ".join(f"{k}: {v}" for k, v in machine(repeats).items()) + "\n")
         if args.pause_effect:
@@ -194,23 +236,37 @@ def main() -> None:
             for pause, after, alone in pause_effect(repeats * 2):
                 print(f"| {pause} | {after * 1e3:.2f} | {alone * 1e3:.2f} |")
             return
+        if args.onednn:
+            found = onednn_effect(repeats)
+            print("| T, B, D, H | torch with oneDNN (ms) | without (ms) | without ÷ with |\n|---|---:|---:|---:|")
+            for r in found:
+                print(f"| {', '.join(map(str, r['shape']))} | {r['seconds']['onednn'] * 1e3:.2f} | "
+                      f"{r['seconds']['without'] * 1e3:.2f} | {r['ratio']:.2f} |")
+            if args.json:
+                with open(args.json, "w", encoding="utf-8") as f:
+                    json.dump({"machine": machine(repeats), "rows": found}, f, indent=1)
+                    f.write("\n")
+            return
         rows = []
-        print("| cell | dtype | T, B, D, H | fwd+bwd ms | ÷ expert | fwd ÷ expert | ÷ GEMM floor | fwd ÷ torch | "
-              "fwd+bwd ÷ torch | fused ÷ ours | fused ÷ torch |")
-        print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("| cell | dtype | T, B, D, H | fwd+bwd ms | ÷ expert (95 % interval) | fwd ÷ expert | ÷ bare | "
+              "÷ GEMM floor | fwd ÷ torch | fwd+bwd ÷ torch | fused ÷ ours | fused ÷ torch |")
+        print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for cell in args.cells:
             for dtype in DTYPES:
                 for T, B, D, H in SHAPES:
                     times = measure(contenders(cell, T, B, D, H, dtype), repeats)
                     q = {name: quartiles(ts) for name, ts in times.items()}
-                    m = {name: v[1] for name, v in q.items()}
-                    rows.append({"cell": cell, "dtype": np.dtype(dtype).name, "shape": [T, B, D, H],
-                                 "seconds": m, "quartiles": {name: [v[0], v[2]] for name, v in q.items()}})
-                    print(f"| {cell} | {np.dtype(dtype).name} | {T}, {B}, {D}, {H} | {m['ours_fb'] * 1e3:.2f} | "
-                          f"{m['ours_fb'] / m['expert_fb']:.2f} | {m['ours_f'] / m['expert_f']:.2f} | "
-                          f"{m['ours_fb'] / m['floor_fb']:.2f} | {m['ours_f'] / m['torch_f']:.2f} | "
-                          f"{m['ours_fb'] / m['torch_fb']:.2f} | {m['fused_fb'] / m['ours_fb']:.2f} | "
-                          f"{m['fused_fb'] / m['torch_fb']:.2f} |", flush=True)
+                    row = Row(cell, np.dtype(dtype).name, (T, B, D, H), {name: v[1] for name, v in q.items()},
+                              {name: [v[0], v[2]] for name, v in q.items()}, times)
+                    rows.append({"cell": row.cell, "dtype": row.dtype, "shape": list(row.shape),
+                                 "seconds": row.seconds, "quartiles": row.quartiles, "times": times})
+                    low, high = row.interval("ours_fb", "expert_fb")
+                    print(f"| {cell} | {row.dtype} | {T}, {B}, {D}, {H} | {row.seconds['ours_fb'] * 1e3:.2f} | "
+                          f"{row.ratio('ours_fb', 'expert_fb'):.2f} ({low:.2f}–{high:.2f}) | "
+                          + " | ".join(f"{row.ratio(a, b):.2f}" for a, b in (
+                              ("ours_f", "expert_f"), ("ours_fb", "bare_fb"), ("ours_fb", "floor_fb"),
+                              ("ours_f", "torch_f"), ("ours_fb", "torch_fb"), ("fused_fb", "ours_fb"),
+                              ("fused_fb", "torch_fb"))) + " |", flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"machine": machine(repeats), "rows": rows}, f, indent=1)

@@ -1,8 +1,13 @@
 """Hand-written NumPy RNN, LSTM and GRU, forward and backward through time: the yardstick of the benchmark.
 
-Written the way an expert writes one cell for speed, with the same contract as the generated kernels
-(``forward(params, x) -> (h_seq, cache)``, ``backward(params, cache, dh_seq) -> grads``, zero initial
-states, no lengths):
+Written the way an expert writes one cell for speed, with the same contract as the generated kernels for
+what the benchmark measures: ``forward(params, x) -> (h_seq, cache)`` with zero initial states and no
+lengths, ``h_seq`` a new array and the cache's own copy of ``x`` (so that changing either afterwards
+changes nothing ``backward`` returns), ``backward(params, cache, dh_seq) -> grads`` with the gradients of
+every parameter, of ``x`` and of the initial states. ``BARE`` holds the same kernels without those two
+copies, to measure what they cost.
+
+How they are written:
 
 - the gates of a step are the columns of one contiguous ``(B, G·H)`` row block, in an order chosen so
   that the sigmoid gates are adjacent and the gates that share a backward factor are adjacent;
@@ -244,5 +249,13 @@ def gru_backward(params: Params, cache, dh_seq: np.ndarray) -> Params:
     return {**grads, "x": (d_in2 @ W).reshape(T, B, D), "h0": carry}
 
 
-KERNELS = {"rnn": (rnn_forward, rnn_backward), "lstm": (lstm_forward, lstm_backward),
-           "gru": (gru_forward, gru_backward)}
+def keeping_contract(forward):
+    """``forward`` with the cache owning its copy of x and the output a new array."""
+    def run(params: Params, x: np.ndarray):
+        h_seq, cache = forward(params, x.copy())
+        return h_seq.copy(), cache
+    return run
+
+
+BARE = {"rnn": (rnn_forward, rnn_backward), "lstm": (lstm_forward, lstm_backward), "gru": (gru_forward, gru_backward)}
+KERNELS = {cell: (keeping_contract(forward), backward) for cell, (forward, backward) in BARE.items()}

@@ -6,8 +6,11 @@ NumPy's allocations), the bytes of the forward cache, the cache the kernel's foo
 whose backward pass computes its factors where it uses them instead of storing them.
 
 Part 2, one long sequence: the peak and the time of forward + backward with derive.runtime.checkpoint
-for several segment lengths k, against the plain kernel, all in one run (medians of interleaved
-repetitions, NumPy's BLAS pinned to THREADS threads).
+for several segment lengths k, against the plain kernel and against the plain kernel run on the segments of
+45 steps separately (the same steps once each, on arrays of a segment's size), all in one run, timed as
+bench_kernels.py times
+(interleaved repetitions in a shuffled order, a pause before each timing, the mean of back-to-back
+calls; medians; NumPy's BLAS pinned to THREADS threads).
 
     python benchmarks/memory.py
     python benchmarks/memory.py --json docs/kernels/_data/memory.json   # data for the site's tables
@@ -18,12 +21,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import random
 import statistics
-import time
 import tracemalloc
 
 import numpy as np
+from bench_kernels import measure
 from threadpoolctl import threadpool_limits
 
 from derive import cells
@@ -35,7 +37,8 @@ SHAPES = [(50, 32, 128, 256), (200, 16, 64, 128)]
 LONG = ("lstm", (2000, 16, 64, 128))
 SEGMENTS = (None, 500, 200, 45, 10)  # None: the kernel without checkpoints
 THREADS = 2
-REPEATS = 7
+ALONE = 45  # segment length of the plain kernel run on segments separately
+REPEATS = 15
 
 
 def problem(cell: str, T: int, B: int, D: int, H: int, dtype=np.float32):
@@ -80,20 +83,24 @@ def cache_rows() -> list[dict]:
     return rows
 
 
-def checkpoint_rows() -> list[dict]:
+def separately(kernel, params, x, dh, every: int) -> None:
+    """The plain kernel, forward + backward, on each segment of ``every`` steps as a sequence of its own:
+    the steps checkpointing runs, once each, on arrays of a segment's size."""
+    for start in range(0, len(x), every):
+        run(kernel, params, x[start:start + every], dh[start:start + every], None)
+
+
+def checkpoint_rows() -> tuple[list[dict], dict]:
+    """Peak and time of every segment length; and the time of the plain kernel on the segments of
+    ALONE steps separately."""
     cell, (T, B, D, H) = LONG
     kernel, params, x, dh = problem(cell, T, B, D, H)
     peaks = {k: peak(lambda: run(kernel, params, x, dh, k)) for k in SEGMENTS}
-    times: dict = {k: [] for k in SEGMENTS}
-    order = list(SEGMENTS)
-    for _ in range(REPEATS):
-        random.shuffle(order)
-        for k in order:
-            start = time.perf_counter()
-            run(kernel, params, x, dh, k)
-            times[k].append(time.perf_counter() - start)
-    return [{"cell": cell, "shape": [T, B, D, H], "every": k, "peak": peaks[k],
+    fns = {k: lambda k=k: run(kernel, params, x, dh, k) for k in SEGMENTS}
+    times = measure({**fns, "alone": lambda: separately(kernel, params, x, dh, ALONE)}, REPEATS)
+    rows = [{"cell": cell, "shape": [T, B, D, H], "every": k, "peak": peaks[k],
              "seconds": statistics.median(times[k])} for k in SEGMENTS]
+    return rows, {"every": ALONE, "seconds": statistics.median(times["alone"])}
 
 
 def main() -> None:
@@ -102,7 +109,7 @@ def main() -> None:
     args = p.parse_args()
     with threadpool_limits(THREADS, "blas"):
         caches = cache_rows()
-        segments = checkpoint_rows()
+        segments, alone = checkpoint_rows()
     mb = 2 ** 20
     print("| cell | T, B, D, H | peak fwd+bwd MB | cache MB | predicted cache MB | peak, fused kernel MB |")
     print("|---|---|---:|---:|---:|---:|")
@@ -116,10 +123,12 @@ def main() -> None:
     for r in segments:
         print(f"| {r['every'] or 'no checkpoints'} | {r['peak'] / mb:.1f} | {r['peak'] / plain['peak']:.2f} | "
               f"{r['seconds']:.3f} | {r['seconds'] / plain['seconds']:.2f} |")
+    print(f"the plain kernel on each segment of {alone['every']} steps separately: {alone['seconds']:.3f} s, "
+          f"{alone['seconds'] / plain['seconds']:.2f} of the whole sequence's time")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"dtype": "float32", "threads": THREADS, "repeats": REPEATS, "rows": caches,
-                       "checkpoints": segments}, f, indent=1)
+                       "checkpoints": segments, "alone": alone}, f, indent=1)
             f.write("\n")
 
 

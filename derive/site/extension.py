@@ -70,7 +70,8 @@ def messages() -> list[str]:
     plots = [m for plot in plotting.PLOTS.values() for m in plot.messages]
     worked_texts = [h for group in WORKED_HEADERS for h in group] + [WORKED_NOTE, WORKED_STEP]
     return list(dict.fromkeys([*diagram.messages(BUILTIN.values()), *theme.messages(), *landing.messages(), *references.messages(), *TABLE_HEADERS, *worked_texts, *speed.HEADERS,
-                               *speed.TORCH_HEADERS, *speed.MEMORY_HEADERS, *speed.CHECKPOINT_HEADERS,
+                               *speed.TORCH_HEADERS, *speed.AVX512_HEADERS, *speed.MEMORY_HEADERS,
+                               *speed.CHECKPOINT_HEADERS,
                                speed.NO_CHECKPOINTS, speed.EVERY,
                                *plots, speed.MACHINE, SPEC_HEADER,
                                *(cell.title for cell in known().values() if cell.title),
@@ -423,12 +424,13 @@ class Plot(EngineDirective):
 
 class SpeedTable(EngineDirective):
     """``{speed-table}``: the committed benchmark of the generated kernels, one row per measurement;
-    ``:torch:`` the NumPy and the fused kernels against torch; ``:memory:`` the committed peak-memory
+    ``:torch:`` the NumPy and the fused kernels against torch; ``:avx512:`` the same against the run with
+    OpenBLAS's AVX-512 kernels; ``:memory:`` the committed peak-memory
     measurements, with each cell's numbers per step from its kernel's footprint; ``:checkpoints:`` the
     measured trade-off of checkpointing."""
 
     option_spec: ClassVar[dict] = {"memory": directives.flag, "checkpoints": directives.flag,
-                                   "torch": directives.flag}
+                                   "torch": directives.flag, "avx512": directives.flag}
 
     def run(self) -> list[nodes.Node]:
         if "memory" in self.options:
@@ -449,10 +451,19 @@ class SpeedTable(EngineDirective):
         if "torch" in self.options:
             body = [[lines(text) for text in row] for row in speed.torch_rows(rows)]
             return [table([self.translate(h) for h in speed.TORCH_HEADERS], body)]
+        if "avx512" in self.options:
+            self.env.note_dependency(str(ROOT / speed.AVX512))
+            faster, other = speed.load(ROOT / speed.AVX512)
+            body = [[lines(text) for text in row] for row in speed.avx512_rows(rows, other)]
+            return [table([self.translate(h) for h in speed.AVX512_HEADERS], body), self.machine(faster)]
         body = [[lines(text) for text in row] for row in speed.table_rows(rows)]
+        return [table([self.translate(h) for h in speed.HEADERS], body), self.machine(machine)]
+
+    def machine(self, machine: dict) -> nodes.paragraph:
+        """The machine and the settings the numbers were measured with, under their table."""
         note = nodes.paragraph("", self.translate(speed.MACHINE).format(**machine), classes=["engine-machine"])
-        note["translatable"] = False  # the machine the numbers were measured on, not prose
-        return [table([self.translate(h) for h in speed.HEADERS], body), note]
+        note["translatable"] = False  # a record of the run, not prose
+        return note
 
 
 class AnalysisTable(EngineDirective):
