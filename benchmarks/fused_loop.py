@@ -1,5 +1,7 @@
-"""Where a fused kernel should run its whole time loop compiled: the loop in C, recurrent products included,
-against one BLAS call and one compiled step per step from Python.
+"""Where a fused kernel should run its whole time loop in C rather than its steps from Python.
+
+The loop in C, recurrent products included, is timed against one BLAS call and one compiled step per
+step from Python.
 
 For every cell, precision, batch size B and hidden size H, both ways run forward + backward on the same
 inputs in one process, interleaved in a shuffled order with a pause before each timing (as
