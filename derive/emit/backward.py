@@ -332,7 +332,6 @@ class BackwardBuilder:
                 *after]
 
 
-
 def _compound(factor: sympy.Expr) -> bool:
     """A factor that is neither a number nor one forward value: computed for all steps before the loop."""
     return not (factor.is_Number or factor.is_Symbol)

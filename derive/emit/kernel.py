@@ -479,15 +479,20 @@ class KernelBuilder:
         named.add("x2")
         return [Bind(("x2",), ("x.reshape(T * B, D)",))]
 
-    def _recurrent_gradient(self, cols: str, state: str) -> list[Statement]:
-        """``d_U_all`` = Σ_t δa_tᵀ s_{t−1} for the columns ``cols`` of d_all: steps 1… start from the state
-        after the step before, step 0 from the initial state, whose term is left out when it is zero."""
+    def _from_previous(self, cols: str, state: str) -> tuple[str, str]:
+        """Σ_t δa_tᵀ s_{t−1} for the columns ``cols`` of d_all, in two terms: steps 1… start from the state
+        after the step before (in gates or ``{state}_seq``), step 0 from the initial state."""
         selected = f", {cols}" if cols else ""
         gate = self.L.gate_column(state)
         before = f"gates[:-1, {gate.index}]" if gate else f"{state}_seq[:-1]"
-        return [Bind(("d_U_all",), (f"d_all[B:{selected}].T @ {before}.reshape((T - 1) * B, H)",),
-                     f"steps 1… start from the {state} of the step before"),
-                Block(f"if {state}0.any()", (Update("d_U_all", f"d_all[:B{selected}].T @ {state}0"),),
+        return (f"d_all[B:{selected}].T @ {before}.reshape((T - 1) * B, H)",
+                f"d_all[:B{selected}].T @ {state}0")
+
+    def _recurrent_gradient(self, cols: str, state: str) -> list[Statement]:
+        """``d_U_all``, the initial state's term left out when that state is zero."""
+        later, first = self._from_previous(cols, state)
+        return [Bind(("d_U_all",), (later,), f"steps 1… start from the {state} of the step before"),
+                Block(f"if {state}0.any()", (Update("d_U_all", first),),
                       f"step 0 starts from {state}0: zeros unless given")]
 
     def _gemm(self, cols: str, source: sympy.Symbol, concatenated: set[str]) -> str:
@@ -499,10 +504,8 @@ class KernelBuilder:
         state = var.of.name if var.kind == "prev" else ""
         if state in self.carried or state in concatenated:  # the states each step started from
             return f"{d_cols}.T @ {prev_values(state, self.carried)}.reshape(T * B, H)"
-        if state:  # a state held in gates: steps 1… start from the values of steps 0…, step 0 from the initial state
-            later, first = (f"d_all[{rows}{', ' + cols if cols else ''}]" for rows in ("B:", ":B"))
-            k = self.L.gate_column(state).index
-            return f"{later}.T @ gates[:-1, {k}].reshape((T - 1) * B, H) + {first}.T @ {state}0"
+        if state:  # a state held in gates
+            return " + ".join(self._from_previous(cols, state))
         gate = self.L.holding(source, var.kind)  # a gate's values live in its column of gates
         values = f"gates[:, {gate.index}]" if gate else f"{source.name}_seq"
         return f"{d_cols}.T @ {values}.reshape(T * B, H)"
