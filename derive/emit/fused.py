@@ -245,16 +245,8 @@ class FusedStep:
         body += ["for (int t = 0; t < T; t++) {", "    const int live = active[t];"]
         if self.n_h:
             body += [f"    const real *prev = {self._previous()};",
-                     "    for (int b = 0; b < live; b++) {  /* rec = prev @ UT, row by row */",
-                     "        real *r = rec + (size_t)b * N;",
-                     "        const real *p = prev + (size_t)b * H;",
-                     "        for (int k = 0; k < N; k++) r[k] = 0;",
-                     "        for (int j = 0; j < H; j++) {",
-                     "            const real v = p[j], *u = UT + (size_t)j * N;",
-                     "            #pragma omp simd",
-                     "            for (int k = 0; k < N; k++) r[k] += v * u[k];",
-                     "        }",
-                     "    }"]
+                     *self._row_products("rec = prev @ UT", "rec + (size_t)b * N", "prev + (size_t)b * H", "UT",
+                                         "H", "N")]
         body += [f"    NAME(forward_step)({', '.join(['t', 'live', 'B', 'H', *args])});", "}"]
         return self._loop("forward_steps", [*args, *(["const real *UT"] if self.n_h else [])], body)
 
@@ -267,21 +259,31 @@ class FusedStep:
         body += ["for (int t = T - 1; t >= 0; t--) {", "    const int live = active[t];",
                  f"    NAME(backward_step)({', '.join(['t', 'live', 'B', 'H', *args])});"]
         if self.n_h:
-            lo, e = self.L.h_cols[0], self.has_elementwise_carry()
-            body += [f"    for (int b = 0; b < live; b++) {{  /* δ{primary}_prev = the recurrent columns' δ @ U"
-                     + (" + the elementwise part e */" if e else " */"),
-                     f"        const real *d = d_pre_seq + ((size_t)t * B + b) * {self.P} * H + {lo} * H;",
-                     f"        real *out = d_{primary}_carry + (size_t)b * H;",
-                     *(["        const real *e = e_buf + (size_t)b * H;"] if e else []),
-                     f"        for (int j = 0; j < H; j++) out[j] = {'e[j]' if e else '0'};",
-                     "        for (int m = 0; m < N; m++) {",
-                     "            const real v = d[m], *u = U + (size_t)m * H;",
-                     "            #pragma omp simd",
-                     "            for (int j = 0; j < H; j++) out[j] += v * u[j];",
-                     "        }",
-                     "    }"]
+            e = self.has_elementwise_carry()
+            body += self._row_products(
+                f"δ{primary}_prev = the recurrent columns' δ @ U" + (" + the elementwise part e" if e else ""),
+                f"d_{primary}_carry + (size_t)b * H",
+                f"d_pre_seq + ((size_t)t * B + b) * {self.P} * H + {self.L.h_cols[0]} * H", "U", "N", "H",
+                "e_buf[(size_t)b * H + k]" if e else "0")
         body.append("}")
         return self._loop("backward_steps", [*args, *(["const real *U"] if self.n_h else [])], body)
+
+    @staticmethod
+    def _row_products(what: str, out: str, source: str, matrix: str, inner: str, width: str,
+                      first: str = "0") -> list[str]:
+        """C lines of a step's loop: for every running row b, ``out`` (``width`` numbers) = ``first`` +
+        ``source`` (``inner`` numbers) @ ``matrix`` (inner × width, row-major), a row of the matrix at a
+        time so that the innermost loop vectorises; ``first`` may read the column k."""
+        return [f"    for (int b = 0; b < live; b++) {{  /* {what}, row by row */",
+                f"        real *out = {out};",
+                f"        const real *in = {source};",
+                f"        for (int k = 0; k < {width}; k++) out[k] = {first};",
+                f"        for (int m = 0; m < {inner}; m++) {{",
+                f"            const real v = in[m], *u = {matrix} + (size_t)m * {width};",
+                "            #pragma omp simd",
+                f"            for (int k = 0; k < {width}; k++) out[k] += v * u[k];",
+                "        }",
+                "    }"]
 
     @staticmethod
     def _loop(name: str, args: list[str], body: list[str]) -> str:

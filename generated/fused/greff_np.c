@@ -86,13 +86,13 @@ void NAME(forward_steps)(int T, const int *active, int B, int H, real *gates, re
         const int live = active[t];
         const real *prev = t ? h_seq + (size_t)(t - 1) * B * H : h0;
         for (int b = 0; b < live; b++) {  /* rec = prev @ UT, row by row */
-            real *r = rec + (size_t)b * N;
-            const real *p = prev + (size_t)b * H;
-            for (int k = 0; k < N; k++) r[k] = 0;
-            for (int j = 0; j < H; j++) {
-                const real v = p[j], *u = UT + (size_t)j * N;
+            real *out = rec + (size_t)b * N;
+            const real *in = prev + (size_t)b * H;
+            for (int k = 0; k < N; k++) out[k] = 0;
+            for (int m = 0; m < H; m++) {
+                const real v = in[m], *u = UT + (size_t)m * N;
                 #pragma omp simd
-                for (int k = 0; k < N; k++) r[k] += v * u[k];
+                for (int k = 0; k < N; k++) out[k] += v * u[k];
             }
         }
         NAME(forward_step)(t, live, B, H, gates, rec, h0, c0, h_seq, c_seq, tanh_c_seq);
@@ -104,14 +104,14 @@ void NAME(backward_steps)(int T, const int *active, int B, int H, real *gates, r
     for (int t = T - 1; t >= 0; t--) {
         const int live = active[t];
         NAME(backward_step)(t, live, B, H, gates, h0, c0, h_seq, c_seq, tanh_c_seq, dl_seq, d_h_carry, d_c_carry, d_pre_seq);
-        for (int b = 0; b < live; b++) {  /* δh_prev = the recurrent columns' δ @ U */
-            const real *d = d_pre_seq + ((size_t)t * B + b) * 4 * H + 0 * H;
+        for (int b = 0; b < live; b++) {  /* δh_prev = the recurrent columns' δ @ U, row by row */
             real *out = d_h_carry + (size_t)b * H;
-            for (int j = 0; j < H; j++) out[j] = 0;
+            const real *in = d_pre_seq + ((size_t)t * B + b) * 4 * H + 0 * H;
+            for (int k = 0; k < H; k++) out[k] = 0;
             for (int m = 0; m < N; m++) {
-                const real v = d[m], *u = U + (size_t)m * H;
+                const real v = in[m], *u = U + (size_t)m * H;
                 #pragma omp simd
-                for (int j = 0; j < H; j++) out[j] += v * u[j];
+                for (int k = 0; k < H; k++) out[k] += v * u[k];
             }
         }
     }
