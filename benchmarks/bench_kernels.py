@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from derive.lab.speed import Row
+from derive.lab.speed import Row, paired_median
 from derive.runtime import interop
 
 SHAPES = [(100, 1, 32, 64), (200, 16, 64, 128), (50, 32, 128, 256), (50, 64, 256, 512), (20, 128, 512, 512)]
@@ -168,6 +168,14 @@ def measure(fns: dict[str, Callable], repeats: int, pause: float = PAUSE,
     return times
 
 
+def write_json(path: str | None, data: dict) -> None:
+    """The measurements as a JSON file for the site (nothing without a path)."""
+    if path:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1)
+            f.write("\n")
+
+
 def quartiles(ts: list[float]) -> tuple[float, float, float]:
     q1, q2, q3 = statistics.quantiles(ts, n=4, method="inclusive")
     return q1, q2, q3
@@ -203,7 +211,7 @@ def onednn_effect(repeats: int) -> list[dict]:
 
         times = measure({"onednn": torch_fb, "without": without}, repeats)
         found.append({"shape": [T, B, D, H], "seconds": {k: statistics.median(v) for k, v in times.items()},
-                      "ratio": statistics.median(b / a for a, b in zip(times["onednn"], times["without"]))})
+                      "ratio": paired_median(times["without"], times["onednn"])})
     return found
 
 
@@ -242,10 +250,7 @@ def main() -> None:
             for r in found:
                 print(f"| {', '.join(map(str, r['shape']))} | {r['seconds']['onednn'] * 1e3:.2f} | "
                       f"{r['seconds']['without'] * 1e3:.2f} | {r['ratio']:.2f} |")
-            if args.json:
-                with open(args.json, "w", encoding="utf-8") as f:
-                    json.dump({"machine": machine(repeats), "rows": found}, f, indent=1)
-                    f.write("\n")
+            write_json(args.json, {"machine": machine(repeats), "rows": found})
             return
         rows = []
         print("| cell | dtype | T, B, D, H | fwd+bwd ms | ÷ expert (95 % interval) | fwd ÷ expert | ÷ bare | "
@@ -267,10 +272,7 @@ def main() -> None:
                               ("ours_f", "expert_f"), ("ours_fb", "bare_fb"), ("ours_fb", "floor_fb"),
                               ("ours_f", "torch_f"), ("ours_fb", "torch_fb"), ("fused_fb", "ours_fb"),
                               ("fused_fb", "torch_fb"))) + " |", flush=True)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"machine": machine(repeats), "rows": rows}, f, indent=1)
-            f.write("\n")
+    write_json(args.json, {"machine": machine(repeats), "rows": rows})
 
 
 if __name__ == "__main__":

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
-import statistics
 
 import numpy as np
 import torch
-from bench_kernels import THREADS, measure
+from bench_kernels import THREADS, measure, write_json
 from threadpoolctl import threadpool_limits
 
+from derive.lab.speed import paired_median
 from derive.runtime import compiled, interop
 
 BATCHES = (1, 2, 4, 8, 16)
@@ -60,7 +59,6 @@ def main() -> None:
     p.add_argument("--json", help="also write every ratio to this file")
     args = p.parse_args()
     rows = []
-    saved = compiled.small
     print("| cell | dtype | B | H | multiply-adds per step | compiled loop ÷ Python loop |\n|---|---|---:|---:|---:|---:|")
     with threadpool_limits(limits=THREADS, user_api="blas"):
         for cell in args.cells:
@@ -69,16 +67,12 @@ def main() -> None:
                 for B in BATCHES:
                     for H in HIDDEN:
                         times = measure(both_ways(cell, B, H, dtype), REPEATS)
-                        ratio = statistics.median(a / b for a, b in zip(times["compiled"], times["python"]))
+                        ratio = paired_median(times["compiled"], times["python"])
                         rows.append({"cell": cell, "dtype": np.dtype(dtype).name, "B": B, "H": H,
                                      "work": B * H * n * H, "ratio": ratio})
                         print(f"| {cell} | {np.dtype(dtype).name} | {B} | {H} | {B * H * n * H} | {ratio:.2f} |",
                               flush=True)
-    compiled.small = saved
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"T": T, "D": D, "threads": THREADS, "repeats": REPEATS, "rows": rows}, f, indent=1)
-            f.write("\n")
+    write_json(args.json, {"T": T, "D": D, "threads": THREADS, "repeats": REPEATS, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -6,11 +6,10 @@ NumPy's allocations), the bytes of the forward cache, the cache the kernel's foo
 whose backward pass computes its factors where it uses them instead of storing them.
 
 Part 2, one long sequence: the peak and the time of forward + backward with derive.runtime.checkpoint
-for several segment lengths k, against the plain kernel and against the plain kernel run on the segments of
-45 steps separately (the same steps once each, on arrays of a segment's size), all in one run, timed as
-bench_kernels.py times
-(interleaved repetitions in a shuffled order, a pause before each timing, the mean of back-to-back
-calls; medians; NumPy's BLAS pinned to THREADS threads).
+for several segment lengths k, against the plain kernel and against the plain kernel run on the
+segments of 45 steps separately (the same steps once each, on arrays of a segment's size), all in one
+run, timed as bench_kernels.py times (interleaved repetitions in a shuffled order, a pause before each
+timing, the mean of back-to-back calls; medians; NumPy's BLAS pinned to THREADS threads).
 
     python benchmarks/memory.py
     python benchmarks/memory.py --json docs/kernels/_data/memory.json   # data for the site's tables
@@ -20,12 +19,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import statistics
 import tracemalloc
 
 import numpy as np
-from bench_kernels import measure
+from bench_kernels import THREADS, measure, write_json
 from threadpoolctl import threadpool_limits
 
 from derive import cells
@@ -36,7 +34,6 @@ from derive.runtime import checkpoint
 SHAPES = [(50, 32, 128, 256), (200, 16, 64, 128)]
 LONG = ("lstm", (2000, 16, 64, 128))
 SEGMENTS = (None, 500, 200, 45, 10)  # None: the kernel without checkpoints
-THREADS = 2
 ALONE = 45  # segment length of the plain kernel run on segments separately
 REPEATS = 15
 
@@ -125,11 +122,8 @@ def main() -> None:
               f"{r['seconds']:.3f} | {r['seconds'] / plain['seconds']:.2f} |")
     print(f"the plain kernel on each segment of {alone['every']} steps separately: {alone['seconds']:.3f} s, "
           f"{alone['seconds'] / plain['seconds']:.2f} of the whole sequence's time")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"dtype": "float32", "threads": THREADS, "repeats": REPEATS, "rows": caches,
-                       "checkpoints": segments, "alone": alone}, f, indent=1)
-            f.write("\n")
+    write_json(args.json, {"dtype": "float32", "threads": THREADS, "repeats": REPEATS, "rows": caches,
+                           "checkpoints": segments, "alone": alone})
 
 
 if __name__ == "__main__":

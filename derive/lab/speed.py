@@ -60,13 +60,18 @@ class Row:
 
     def ratio(self, ours: str, other: str) -> float:
         """The median over the repetitions of the ratio of two contenders' timings."""
-        return statistics.median(self.ratios(ours, other))
+        return paired_median(self.times[ours], self.times[other])
 
     def interval(self, ours: str, other: str) -> tuple[float, float]:
         """A distribution-free 95 % confidence interval for the median of the per-repetition ratios."""
         found = sorted(self.ratios(ours, other))
         k = median_rank(len(found))
         return found[k], found[len(found) - 1 - k]
+
+
+def paired_median(ours: list[float], other: list[float]) -> float:
+    """The median of the ratios ours ÷ other of timings taken in the same repetition."""
+    return statistics.median(a / b for a, b in zip(ours, other))
 
 
 def median_rank(n: int, level: float = 0.95) -> int:
@@ -94,11 +99,19 @@ def _times_h(k: int) -> str:
     return "H" if k == 1 else f"{k}H"
 
 
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3g}"
+
+
 def _timed(r: Row, contender: str) -> str:
     """A contender's median time in ms, and on a second line its quartiles."""
-    ms = lambda value: f"{value * 1e3:.3g}"
     low, high = r.quartiles[contender]
-    return f"{ms(r.seconds[contender])}\n{ms(low)}–{ms(high)}"
+    return f"{_ms(r.seconds[contender])}\n{_ms(low)}–{_ms(high)}"
+
+
+def _measured(r: Row) -> list[str]:
+    """The first two cells of a row: what was measured, and at which shape."""
+    return [f"{r.cell}\n{r.dtype}", ", ".join(map(str, r.shape))]
 
 
 def _bounded(r: Row, ours: str, other: str) -> str:
@@ -110,14 +123,14 @@ def _bounded(r: Row, ours: str, other: str) -> str:
 def table_rows(rows: list[Row]) -> list[list[str]]:
     """The NumPy kernels against the hand-written NumPy and the floor: one row of text cells per
     measurement, in the order of :data:`HEADERS` (a line break splits a cell)."""
-    return [[f"{r.cell}\n{r.dtype}", ", ".join(map(str, r.shape)), _timed(r, "ours_fb"),
+    return [[*_measured(r), _timed(r, "ours_fb"),
              _bounded(r, "ours_fb", "expert_fb"), _bounded(r, "ours_f", "expert_f"),
              f"{r.ratio('ours_fb', 'floor_fb'):.2f}"] for r in rows]
 
 
 def torch_rows(rows: list[Row]) -> list[list[str]]:
     """The NumPy and the fused kernels against torch, in the order of :data:`TORCH_HEADERS`."""
-    return [[f"{r.cell}\n{r.dtype}", ", ".join(map(str, r.shape)),
+    return [[*_measured(r),
              f"{r.ratio('ours_fb', 'torch_fb'):.2f}\n{r.ratio('ours_f', 'torch_f'):.2f}",
              _timed(r, "fused_fb"),
              f"{r.ratio('fused_fb', 'ours_fb'):.2f}",
@@ -131,8 +144,7 @@ def avx512_rows(rows: list[Row], faster: list[Row]) -> list[list[str]]:
     found = []
     for r in rows:
         f = other[r.cell, r.dtype, r.shape]
-        found.append([f"{r.cell}\n{r.dtype}", ", ".join(map(str, r.shape)),
-                      f"{r.seconds['floor_fb'] * 1e3:.3g}\n{f.seconds['floor_fb'] * 1e3:.3g}",
+        found.append([*_measured(r), f"{_ms(r.seconds['floor_fb'])}\n{_ms(f.seconds['floor_fb'])}",
                       f"{r.ratio('ours_fb', 'torch_fb'):.2f}\n{f.ratio('ours_fb', 'torch_fb'):.2f}",
                       f"{r.ratio('fused_fb', 'torch_fb'):.2f}\n{f.ratio('fused_fb', 'torch_fb'):.2f}"])
     return found
